@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './domain.js';
+export * from './frames.js';
+export * from './ws-protocol.js';
+export * from './event-line/index.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
-import { runIdSchema, userIdSchema } from './domain.js';
+import { runIdSchema, userIdSchema, type RunStatus } from './domain.js';
 import type { RunFrame } from './frames.js';
 
 /** Bumped on any incompatible change to the messages below. */
@@ -66,6 +66,8 @@ export interface AckMessage {
   runId: string;
   /** For subscribe: the run's last seq at the time of the answer. */
   lastSeq?: number;
+  /** For subscribe: the run's status at the time of the answer. */
+  status?: RunStatus;
 }
 
 export interface PongMessage {

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
+
+/** Every setting comes from the environment, with defaults that run on a developer's machine. */
+const envSchema = z
+  .object({
+    PORT: int(8000),
+    /** Bind address. Without API_TOKEN the default stays on loopback. */
+    HOST: z.string().optional(),
+    DATABASE_PATH: z.string().default('data/app.db'),
+    /** Any OpenAI-compatible endpoint; unset means the built-in model. */
+    OPENAI_BASE_URL: z.string().url().optional(),
+    OPENAI_API_KEY: z.string().optional(),
+    LLM_MODEL: z.string().optional(),
+    API_TOKEN: z.string().min(8, 'API_TOKEN must be at least 8 characters').optional(),
+    /** Comma-separated extra origins allowed to open the WebSocket. */
+    ALLOWED_ORIGINS: z.string().default(''),
+    /** Prompt budget for the behaviour block, characters. */
+    PROMPT_BUDGET_CHARS: int(12_000),
+    UPSTREAM_MAX_RETRIES: int(3),
+    UPSTREAM_RETRY_BASE_MS: int(500),
+    UPSTREAM_RETRY_MAX_MS: int(20_000),
+    /** No piece from the model for this long ends the run with `upstream_stalled`. */
+    UPSTREAM_STALL_MS: int(30_000),
+    /** Until the first byte of the response. */
+    UPSTREAM_CONNECT_TIMEOUT_MS: int(60_000),
+    SSE_HEARTBEAT_MS: int(15_000),
+    WS_HEARTBEAT_MS: int(30_000),
+    WS_MAX_MESSAGE_BYTES: int(64 * 1024),
+    WS_MAX_RUNS_PER_SOCKET: int(8),
+    /** Above this many buffered bytes a socket stops getting live frames and catches up from the log. */
+    WS_HIGH_WATER_BYTES: int(1024 * 1024),
+    /** Cancel a run nobody has watched for this many seconds; 0 = never. */
+    UNWATCHED_RUN_TIMEOUT_S: int(0),
+    /** How often batched frames are written to the database. */
+    DB_FLUSH_MS: int(20),
+    BUILTIN_PIECES_PER_SECOND: int(40),
+    BUILTIN_FIRST_PIECE_MS: int(300),
+    /** Load the demo users into an empty database on start. */
+    DEMO_DATA: z.enum(['on', 'off']).default('on'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Folder of the built UI; unset = web/build beside the server. */
+    WEB_BUILD_DIR: z.string().optional(),
+  })
+  .refine((e) => e.UPSTREAM_RETRY_BASE_MS <= e.UPSTREAM_RETRY_MAX_MS, {
+    message: 'UPSTREAM_RETRY_BASE_MS must not exceed UPSTREAM_RETRY_MAX_MS',
+  })
+  .refine((e) => e.WS_MAX_MESSAGE_BYTES >= 256, { message: 'WS_MAX_MESSAGE_BYTES must be at least 256' })
+  .refine((e) => e.WS_HEARTBEAT_MS === 0 || e.WS_HEARTBEAT_MS >= 1000, {
+    message: 'WS_HEARTBEAT_MS must be 0 (off) or at least 1000',
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  host: string;
+  allowedOrigins: string[];
+}
+
+/** Parses settings; impossible ones fail start-up with a sentence per problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Env> = {}): Config {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse({ ...clean, ...overrides });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || 'config'}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    ...e,
+    host: e.HOST ?? '127.0.0.1',
+    allowedOrigins: e.ALLOWED_ORIGINS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  };
+}

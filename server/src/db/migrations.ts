@@ -1,0 +1,74 @@
+/** Ordered schema migrations; the index + 1 is the schema version stored in `user_version`. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    profile TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE behaviours (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    ts TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX behaviours_user_ts ON behaviours(user_id, ts);
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    model TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running','done','cancelled','error','interrupted')),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    finished_at TEXT,
+    text TEXT NOT NULL DEFAULT '',
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    event_count INTEGER NOT NULL DEFAULT 0,
+    rejected_count INTEGER NOT NULL DEFAULT 0,
+    pieces INTEGER NOT NULL DEFAULT 0,
+    duration_ms INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    usage_estimated INTEGER,
+    error_code TEXT,
+    error_message TEXT,
+    behaviour_ids TEXT NOT NULL DEFAULT '[]',
+    truncated_included INTEGER,
+    truncated_total INTEGER
+  );
+  CREATE INDEX runs_user_created ON runs(user_id, created_at);
+  CREATE INDEX runs_status ON runs(status);
+  CREATE TABLE run_frames (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    user_id TEXT NOT NULL,
+    line_no INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    start_time TEXT NOT NULL,
+    end_time TEXT NOT NULL,
+    source_ids TEXT NOT NULL,
+    summary TEXT NOT NULL
+  );
+  CREATE INDEX events_run ON events(run_id, line_no);
+  CREATE INDEX events_user ON events(user_id);
+  CREATE TABLE rejected_lines (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    line_no INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (run_id, line_no)
+  ) WITHOUT ROWID;
+  `,
+];

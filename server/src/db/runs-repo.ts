@@ -1,0 +1,203 @@
+import type {
+  ExtractedEvent,
+  RejectedLine,
+  RejectCode,
+  RunDetail,
+  RunStatus,
+  RunSummary,
+  TokenUsage,
+} from '@app/shared';
+import type { DB } from './open-database.js';
+
+interface RunRow {
+  id: string;
+  user_id: string;
+  model: string;
+  status: RunStatus;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  text: string;
+  last_seq: number;
+  event_count: number;
+  rejected_count: number;
+  pieces: number;
+  duration_ms: number;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  usage_estimated: number | null;
+  error_code: string | null;
+  behaviour_ids: string;
+  truncated_included: number | null;
+  truncated_total: number | null;
+}
+
+interface EventRow {
+  run_id: string;
+  user_id: string;
+  line_no: number;
+  event_type: string;
+  start_time: string;
+  end_time: string;
+  source_ids: string;
+  summary: string;
+}
+
+const SUMMARY_COLS = `id, user_id, model, status, created_at, updated_at, finished_at, last_seq, event_count,
+  rejected_count, pieces, duration_ms, prompt_tokens, completion_tokens, usage_estimated, error_code,
+  behaviour_ids, truncated_included, truncated_total`;
+
+export const usageOf = (r: Pick<RunRow, 'prompt_tokens' | 'completion_tokens' | 'usage_estimated'>): TokenUsage | null =>
+  r.prompt_tokens === null || r.completion_tokens === null
+    ? null
+    : {
+        promptTokens: r.prompt_tokens,
+        completionTokens: r.completion_tokens,
+        totalTokens: r.prompt_tokens + r.completion_tokens,
+        estimated: r.usage_estimated === 1,
+      };
+
+const toSummary = (r: Omit<RunRow, 'text'>): RunSummary => ({
+  id: r.id,
+  userId: r.user_id,
+  model: r.model,
+  status: r.status,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  finishedAt: r.finished_at,
+  usage: usageOf(r),
+  eventCount: r.event_count,
+  rejectedCount: r.rejected_count,
+  lastSeq: r.last_seq,
+  errorCode: r.error_code,
+  truncated:
+    r.truncated_included === null || r.truncated_total === null
+      ? null
+      : { included: r.truncated_included, total: r.truncated_total },
+});
+
+export const toEvent = (r: EventRow): ExtractedEvent => ({
+  runId: r.run_id,
+  userId: r.user_id,
+  eventType: r.event_type,
+  startTime: r.start_time,
+  endTime: r.end_time,
+  sourceBehaviorIds: JSON.parse(r.source_ids) as string[],
+  summary: r.summary,
+  lineNo: r.line_no,
+});
+
+/** State a resumed run needs back from storage. */
+export interface StoredRunState {
+  summary: RunSummary;
+  text: string;
+  behaviourIds: string[];
+  pieces: number;
+  durationMs: number;
+}
+
+/** Reads of runs, their frame logs and their events. Writes go through FrameWriter. */
+export class RunsRepo {
+  private readonly framesAfterStmt;
+  private readonly summaryStmt;
+
+  constructor(private readonly db: DB) {
+    this.framesAfterStmt = db.prepare<[string, number], { data: string }>(
+      'SELECT data FROM run_frames WHERE run_id = ? AND seq > ? ORDER BY seq',
+    );
+    this.summaryStmt = db.prepare<[string], Omit<RunRow, 'text'>>(`SELECT ${SUMMARY_COLS} FROM runs WHERE id = ?`);
+  }
+
+  create(r: {
+    id: string;
+    userId: string;
+    model: string;
+    behaviourIds: string[];
+    truncated: { included: number; total: number } | null;
+  }): void {
+    const now = new Date().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, user_id, model, status, created_at, updated_at, behaviour_ids, truncated_included, truncated_total)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
+      )
+      .run(r.id, r.userId, r.model, now, now, JSON.stringify(r.behaviourIds), r.truncated?.included ?? null, r.truncated?.total ?? null);
+  }
+
+  /** A previous process died while these ran: keep their frames, make them resumable. */
+  markInterrupted(): number {
+    const now = new Date().toISOString();
+    return this.db
+      .prepare(`UPDATE runs SET status = 'interrupted', updated_at = ? WHERE status = 'running'`)
+      .run(now).changes;
+  }
+
+  summary(id: string): RunSummary | null {
+    const r = this.summaryStmt.get(id);
+    return r ? toSummary(r) : null;
+  }
+
+  stored(id: string): StoredRunState | null {
+    const r = this.db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?').get(id);
+    if (!r) return null;
+    return {
+      summary: toSummary(r),
+      text: r.text,
+      behaviourIds: JSON.parse(r.behaviour_ids) as string[],
+      pieces: r.pieces,
+      durationMs: r.duration_ms,
+    };
+  }
+
+  detail(id: string): RunDetail | null {
+    const r = this.db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?').get(id);
+    if (!r) return null;
+    return { ...toSummary(r), text: r.text, events: this.eventsOfRun(id), rejected: this.rejectedOfRun(id) };
+  }
+
+  list(opts: { userId?: string; status?: RunStatus; limit: number; offset: number }): { items: RunSummary[]; total: number } {
+    const conds: string[] = [];
+    if (opts.userId) conds.push('user_id = @userId');
+    if (opts.status) conds.push('status = @status');
+    const where = conds.length ? `WHERE ${conds.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM runs ${where}`).get(opts) as { n: number }).n;
+    const rows = this.db
+      .prepare(`SELECT ${SUMMARY_COLS} FROM runs ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit OFFSET @offset`)
+      .all(opts) as Omit<RunRow, 'text'>[];
+    return { items: rows.map(toSummary), total };
+  }
+
+  /** JSON of each stored frame with seq > after, in order. */
+  framesAfter(runId: string, after: number): string[] {
+    return this.framesAfterStmt.all(runId, after).map((r) => r.data);
+  }
+
+  eventsOfRun(runId: string): ExtractedEvent[] {
+    return (
+      this.db.prepare('SELECT * FROM events WHERE run_id = ? ORDER BY line_no').all(runId) as EventRow[]
+    ).map(toEvent);
+  }
+
+  rejectedOfRun(runId: string): RejectedLine[] {
+    return (
+      this.db
+        .prepare('SELECT line_no, text, code, reason FROM rejected_lines WHERE run_id = ? ORDER BY line_no')
+        .all(runId) as { line_no: number; text: string; code: RejectCode; reason: string }[]
+    ).map((r) => ({ lineNo: r.line_no, text: r.text, code: r.code, reason: r.reason }));
+  }
+
+  /**
+   * Current events: those of each user's latest run that produced any (or of one run).
+   * Read in one go: iterating while awaiting would hold the connection busy and block the writer.
+   */
+  events(opts: { userId?: string; runId?: string }): ExtractedEvent[] {
+    const sql = opts.runId
+      ? 'SELECT * FROM events WHERE run_id = @runId ORDER BY line_no'
+      : `SELECT e.* FROM events e
+         WHERE e.run_id = (SELECT r.id FROM runs r WHERE r.user_id = e.user_id AND r.event_count > 0
+                           ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1)
+         ${opts.userId ? 'AND e.user_id = @userId' : ''}
+         ORDER BY e.user_id, e.start_time, e.line_no`;
+    return (this.db.prepare(sql).all(opts) as EventRow[]).map(toEvent);
+  }
+}

@@ -1,0 +1,76 @@
+import { Hono } from 'hono';
+import { setCookie } from 'hono/cookie';
+import { HTTPException } from 'hono/http-exception';
+import { AppError } from '../app-error.js';
+import { TOKEN_COOKIE, tokenMatches, tokenOf } from './auth.js';
+import type { AppContext, HonoEnv } from './context.js';
+import { appErrorJson, errorJson } from './respond.js';
+import { eventRoutes } from './routes/event-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { importRoutes } from './routes/import-routes.js';
+import { runRoutes } from './routes/run-routes.js';
+import { streamRoutes } from './routes/stream-routes.js';
+import { userRoutes } from './routes/user-routes.js';
+import { mountStaticUi } from './static-ui.js';
+
+/** The HTTP surface: REST + SSE under /api/v1, and the built UI at /. */
+export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono<HonoEnv> {
+  const app = new Hono<HonoEnv>();
+  const api = new Hono<HonoEnv>();
+  const token = ctx.config.API_TOKEN;
+
+  // Trades the token for an HttpOnly cookie, so the browser's EventSource and WebSocket carry it.
+  api.post('/session', async (c) => {
+    if (!token) return c.json({ auth: false });
+    const body = (await c.req.json().catch(() => null)) as { token?: unknown } | null;
+    const given = typeof body?.token === 'string' ? body.token : null;
+    if (!tokenMatches(given, token)) return errorJson(c, 401, 'unauthorized', 'Wrong token.');
+    setCookie(c, TOKEN_COOKIE, given!, { httpOnly: true, sameSite: 'Strict', path: '/' });
+    return c.json({ auth: true });
+  });
+
+  if (token) {
+    api.use('*', async (c, next) => {
+      if (!tokenMatches(tokenOf(c.req.raw.headers, c.req.url), token)) {
+        return errorJson(c, 401, 'unauthorized', 'This server requires a token (Authorization: Bearer …).');
+      }
+      await next();
+    });
+  }
+
+  api.route('/', healthRoutes(ctx));
+  api.route('/', userRoutes(ctx));
+  api.route('/', runRoutes(ctx));
+  api.route('/', streamRoutes(ctx));
+  api.route('/', eventRoutes(ctx));
+  api.route('/', importRoutes(ctx));
+  api.all('*', (c) => {
+    const known = api.routes.filter((r) => r.method !== 'ALL' && matches(r.path, c.req.path.replace(/^\/api\/v1/, '')));
+    if (known.length > 0) {
+      c.header('Allow', [...new Set(known.map((r) => r.method))].join(', '));
+      return errorJson(c, 405, 'method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}.`);
+    }
+    return errorJson(c, 404, 'not_found', `No API route ${c.req.method} ${c.req.path}.`);
+  });
+
+  app.get('/healthz', (c) => c.text('ok'));
+  app.route('/api/v1', api);
+  if (opts.webDir) mountStaticUi(app, opts.webDir);
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) return appErrorJson(c, err);
+    if (err instanceof HTTPException) return errorJson(c, err.status, 'bad_request', err.message);
+    ctx.log.error({ err, path: c.req.path }, 'unhandled error');
+    return errorJson(c, 500, 'internal', 'Internal server error.');
+  });
+  app.notFound((c) => errorJson(c, 404, 'not_found', `Nothing at ${c.req.path}.`));
+  return app;
+}
+
+/** Whether a Hono route pattern such as /runs/:runId/stream matches a path. */
+function matches(pattern: string, path: string): boolean {
+  const a = pattern.split('/').filter(Boolean);
+  const b = path.split('/').filter(Boolean);
+  if (a.length !== b.length || pattern.includes('*')) return false;
+  return a.every((seg, i) => seg.startsWith(':') || seg === b[i]);
+}

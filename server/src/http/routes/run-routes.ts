@@ -1,0 +1,52 @@
+import { Hono } from 'hono';
+import { RUN_STATUSES, type RunStatus } from '@app/shared';
+import { AppError } from '../../app-error.js';
+import type { AppContext, HonoEnv } from '../context.js';
+import { intParam } from '../respond.js';
+import { parseRunId } from './stream-routes.js';
+
+export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
+  const app = new Hono<HonoEnv>();
+
+  app.get('/runs', (c) => {
+    const status = c.req.query('status');
+    if (status && !RUN_STATUSES.includes(status as RunStatus)) {
+      throw new AppError('bad_request', `status must be one of ${RUN_STATUSES.join(', ')}.`);
+    }
+    const limit = intParam(c, 'limit', 50, 1, 500);
+    const offset = intParam(c, 'offset', 0, 0, 1e9);
+    const userId = c.req.query('userId') || undefined;
+    return c.json({ ...ctx.runs.list({ userId, status: status as RunStatus | undefined, limit, offset }), limit, offset });
+  });
+
+  app.get('/runs/:runId', (c) => {
+    const runId = parseRunId(c.req.param('runId'));
+    ctx.manager.flushWrites(); // so the detail includes frames still queued for the database
+    const detail = ctx.runs.detail(runId);
+    if (!detail) throw new AppError('run_not_found', `No run with id ${runId}.`);
+    return c.json(detail);
+  });
+
+  // For clients without a WebSocket: same semantics as the channel's cancel.
+  app.post('/runs/:runId/cancel', (c) => {
+    const run = ctx.manager.cancel(parseRunId(c.req.param('runId')));
+    return c.json({ runId: run.id, status: 'cancelling' }, 202);
+  });
+
+  app.post('/runs/:runId/resume', (c) => {
+    const run = ctx.manager.resume(parseRunId(c.req.param('runId')));
+    return c.json({ runId: run.id, status: run.status, lastSeq: run.lastSeq }, 202);
+  });
+
+  // Start without streaming (batch scripts); watch with GET /runs/{id}/stream or the WebSocket.
+  app.post('/runs', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as { userId?: unknown } | null;
+    if (!body || typeof body.userId !== 'string') {
+      throw new AppError('bad_request', 'Body must be JSON {"userId": "…"}.');
+    }
+    const run = ctx.manager.start(body.userId);
+    return c.json({ runId: run.id, status: run.status }, 201);
+  });
+
+  return app;
+}

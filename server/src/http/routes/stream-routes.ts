@@ -1,0 +1,65 @@
+import { Hono, type Context } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { runIdSchema, userIdSchema } from '@app/shared';
+import { AppError } from '../../app-error.js';
+import type { AppContext, HonoEnv } from '../context.js';
+import { SseSink } from '../sse-sink.js';
+
+/** Streams a run over SSE from `after`; the response ends once the run has settled and all was sent. */
+function streamRun(ctx: AppContext, c: Context<HonoEnv>, runId: string, after: number): Response {
+  const res = c.env.outgoing;
+  const sink = new SseSink(res, ctx.config.SSE_HEARTBEAT_MS);
+  const sub = ctx.manager.subscribe(
+    runId,
+    sink,
+    after,
+    (s) => {
+      ctx.manager.unsubscribe(s);
+      sink.end();
+    },
+    () => sink.open(),
+  );
+  // The run belongs to the server: a client going away only detaches its watcher.
+  res.once('close', () => ctx.manager.unsubscribe(sub));
+  return RESPONSE_ALREADY_SENT;
+}
+
+function parseCursor(c: Context): number {
+  const raw = c.req.query('after') ?? c.req.header('last-event-id');
+  if (raw === undefined || raw === '') return 0;
+  if (!/^\d{1,15}$/.test(raw.trim())) {
+    throw new AppError('invalid_cursor', `Last-Event-ID / after must be a non-negative integer seq, got "${raw}".`);
+  }
+  return Number(raw.trim());
+}
+
+export function streamRoutes(ctx: AppContext): Hono<HonoEnv> {
+  const app = new Hono<HonoEnv>();
+
+  // The original endpoint: starts a run and streams it. curl -N -X POST …/extract/user_0007/llm-stream
+  app.post('/events/extract/:userId/llm-stream', (c) => {
+    const userId = userIdSchema.safeParse(c.req.param('userId'));
+    if (!userId.success) throw new AppError('bad_request', `Malformed user id "${c.req.param('userId')}".`);
+    const run = ctx.manager.start(userId.data);
+    return streamRun(ctx, c, run.id, 0);
+  });
+
+  // Re-attach to any run, live or finished, for EventSource (Last-Event-ID) or curl (?after=).
+  app.get('/runs/:runId/stream', (c) => {
+    const runId = parseRunId(c.req.param('runId'));
+    const after = parseCursor(c);
+    const run = ctx.manager.open(runId);
+    if (!run) throw new AppError('run_not_found', `No run with id ${runId}.`);
+    // Nothing left to send on a settled run: 204 tells EventSource to stop reconnecting.
+    if (run.settled && after === run.lastSeq) return c.body(null, 204);
+    return streamRun(ctx, c, runId, after);
+  });
+
+  return app;
+}
+
+export function parseRunId(raw: string): string {
+  const r = runIdSchema.safeParse(raw);
+  if (!r.success) throw new AppError('bad_request', `Malformed run id "${raw}".`);
+  return r.data;
+}

@@ -1,0 +1,255 @@
+import { randomBytes } from 'node:crypto';
+import type OpenAI from 'openai';
+import { type Behaviour, type ErrorCode, isRetryable, type RunStatus, USER_ID_RE } from '@app/shared';
+import { AppError } from '../app-error.js';
+import type { Config } from '../config.js';
+import type { FrameWriter } from '../db/frame-writer.js';
+import type { RunsRepo } from '../db/runs-repo.js';
+import type { UsersRepo } from '../db/users-repo.js';
+import { buildPrompt, type BuiltPrompt } from '../llm/prompt.js';
+import { executeRun, handle, type AbortReason } from './execute-run.js';
+import { Run } from './run.js';
+import { Subscription, type FrameSink } from './subscription.js';
+
+export interface RunManagerDeps {
+  config: Config;
+  users: UsersRepo;
+  runs: RunsRepo;
+  writer: FrameWriter;
+  llm: OpenAI;
+  modelName: string;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const newRunId = () => `run_${Array.from(randomBytes(16), (b) => BASE62[b % 62]).join('')}`;
+
+/**
+ * Owns every run: starts, cancels and resumes them, and attaches watchers. A run belongs to the server,
+ * not to the connection that started it; only an explicit cancel (or the unwatched policy) stops it.
+ */
+export class RunManager {
+  private readonly loaded = new Map<string, Run>();
+  private readonly executing = new Set<Promise<void>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly deps: RunManagerDeps) {
+    this.sweeper = setInterval(() => this.sweep(), 5_000);
+    this.sweeper.unref();
+  }
+
+  /** Marks runs a previous process left running as interrupted, with a final frame that says so. */
+  recoverInterrupted(): number {
+    const stale = this.deps.runs.list({ status: 'running', limit: 10_000, offset: 0 }).items;
+    for (const s of stale) {
+      const run = this.open(s.id)!;
+      run.status = 'interrupted';
+      run.emit({
+        type: 'error',
+        code: 'interrupted',
+        message: '服务重启，运行被中断；可继续生成',
+        retryable: true,
+        events: run.eventCount,
+        rejected: run.rejectedCount,
+        pieces: run.pieces,
+        usage: run.usage,
+        durationMs: run.durationMs,
+      });
+      run.persist();
+    }
+    this.deps.writer.flush();
+    return stale.length;
+  }
+
+  start(userId: string): Run {
+    const { users, runs, config, modelName } = this.deps;
+    if (!USER_ID_RE.test(userId)) throw new AppError('bad_request', `Malformed user id "${userId}".`);
+    const user = users.get(userId);
+    if (!user) throw new AppError('user_not_found', `No user with id ${userId}.`);
+    const prompt = buildPrompt({ user, behaviours: users.behaviours(userId), budgetChars: config.PROMPT_BUDGET_CHARS });
+    const truncated = prompt.truncated ? { included: prompt.included.length, total: prompt.total } : null;
+    const behaviourIds = prompt.included.map((b) => b.id);
+    const id = newRunId();
+    runs.create({ id, userId, model: modelName, behaviourIds, truncated });
+    const run = new Run({ id, userId, model: modelName, status: 'running', behaviourIds, truncated }, this.deps.writer);
+    this.loaded.set(id, run);
+    run.emit({
+      type: 'start',
+      userId,
+      model: modelName,
+      message: `开始为用户 ${userId} 抽象事件...`,
+      behaviourCount: behaviourIds.length,
+      truncated,
+    });
+    if (truncated) {
+      run.emit({
+        type: 'progress',
+        stage: 'prompt',
+        message: `行为记录超出提示词预算：仅发送最近 ${truncated.included}/${truncated.total} 条`,
+        percent: 0,
+      });
+    }
+    run.emit({ type: 'progress', stage: 'calling', message: '正在调用LLM分析...', percent: 0 });
+    this.execute(run, prompt.messages);
+    return run;
+  }
+
+  cancel(runId: string, reason: Exclude<AbortReason, 'stall'> = 'client'): Run {
+    const run = this.require(runId);
+    if (run.status !== 'running' || !run.controller) {
+      throw new AppError('run_not_running', `Run ${runId} is ${run.status}; only a running run can be cancelled.`);
+    }
+    run.controller.abort(reason);
+    return run;
+  }
+
+  resume(runId: string): Run {
+    const run = this.require(runId);
+    if (!resumable(run.status, run.errorCode)) {
+      throw new AppError(
+        'run_not_resumable',
+        `Run ${runId} is ${run.status}; only a cancelled, interrupted or retryably failed run can be resumed.`,
+      );
+    }
+    const { users } = this.deps;
+    const user = users.get(run.userId);
+    if (!user) throw new AppError('user_not_found', `User ${run.userId} of run ${runId} no longer exists.`);
+    const wanted = new Set(run.behaviourIds);
+    const behaviours: Behaviour[] = users.behaviours(run.userId).filter((b) => wanted.has(b.id));
+    const wasInterrupted = run.status === 'interrupted';
+    run.status = 'running';
+    run.errorCode = null;
+    run.errorMessage = null;
+    // A half-written last line: settle it as cut off (a cancel already did) and start a fresh line.
+    const cut = run.parser.end({ cutOff: true });
+    if (wasInterrupted) handle(run, cut);
+    const alreadyProduced = run.text
+      .split('\n')
+      .slice(0, run.text.endsWith('\n') ? undefined : -1)
+      .map((l) => l.trim())
+      .filter(Boolean);
+    run.emit({ type: 'progress', stage: 'resumed', message: '继续生成剩余事件…', percent: run.percent() });
+    if (run.text.length > 0 && !run.text.endsWith('\n')) run.chunk('\n');
+    const prompt = buildPrompt({ user, behaviours, budgetChars: Number.MAX_SAFE_INTEGER, alreadyProduced });
+    this.execute(run, prompt.messages);
+    return run;
+  }
+
+  /** A run from memory, or loaded back from storage; null when unknown. */
+  open(runId: string): Run | null {
+    const hot = this.loaded.get(runId);
+    if (hot) return hot;
+    this.deps.writer.flush();
+    const stored = this.deps.runs.stored(runId);
+    if (!stored) return null;
+    const s = stored.summary;
+    const run = new Run(
+      {
+        id: s.id,
+        userId: s.userId,
+        model: s.model,
+        status: s.status,
+        behaviourIds: stored.behaviourIds,
+        truncated: s.truncated,
+        frames: this.deps.runs.framesAfter(runId, 0),
+        text: stored.text,
+        eventCount: s.eventCount,
+        rejectedCount: s.rejectedCount,
+        pieces: stored.pieces,
+        durationMs: stored.durationMs,
+        usage: s.usage,
+        errorCode: s.errorCode,
+      },
+      this.deps.writer,
+    );
+    this.loaded.set(runId, run);
+    return run;
+  }
+
+  /**
+   * Attaches a watcher that gets exactly the frames after `after`, then live ones.
+   * `onSettled` fires whenever it has caught up with a run that is no longer running.
+   */
+  subscribe(
+    runId: string,
+    sink: FrameSink,
+    after: number,
+    onSettled?: (sub: Subscription) => void,
+    /** Runs after validation, before the first frame is sent (for replies that must precede frames). */
+    onAttached?: (run: Run) => void,
+  ): Subscription {
+    const run = this.require(runId);
+    if (!Number.isInteger(after) || after < 0 || after > run.lastSeq) {
+      throw new AppError('invalid_cursor', `Cursor ${after} is outside run ${runId}'s log (0..${run.lastSeq}).`, {
+        lastSeq: run.lastSeq,
+      });
+    }
+    const sub = new Subscription(runId, run, sink, after, onSettled);
+    run.watchers.add(sub);
+    run.lastWatchedAt = Date.now();
+    onAttached?.(run);
+    sub.pump();
+    return sub;
+  }
+
+  unsubscribe(sub: Subscription): void {
+    sub.close();
+    const run = this.loaded.get(sub.runId);
+    if (run?.watchers.delete(sub)) run.lastWatchedAt = Date.now();
+  }
+
+  /** Makes every queued write visible to readers now. */
+  flushWrites(): void {
+    this.deps.writer.flush();
+  }
+
+  running(): number {
+    let n = 0;
+    for (const r of this.loaded.values()) if (r.status === 'running') n++;
+    return n;
+  }
+
+  /** Stops every run (they end as cancelled with reason `shutdown`, resumable) and writes everything. */
+  async shutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    for (const r of this.loaded.values()) if (r.status === 'running') r.controller?.abort('shutdown');
+    await Promise.allSettled([...this.executing]);
+    this.deps.writer.flush();
+  }
+
+  private require(runId: string): Run {
+    const run = this.open(runId);
+    if (!run) throw new AppError('run_not_found', `No run with id ${runId}.`);
+    return run;
+  }
+
+  private execute(run: Run, messages: BuiltPrompt['messages']): void {
+    run.persist();
+    const p = executeRun(run, { llm: this.deps.llm, config: this.deps.config, messages, log: this.deps.log }).finally(() => {
+      this.executing.delete(p);
+    });
+    this.executing.add(p);
+  }
+
+  /** Drops settled, unwatched runs from memory and applies the unwatched-run policy. */
+  private sweep(): void {
+    const now = Date.now();
+    const idleMs = this.deps.config.UNWATCHED_RUN_TIMEOUT_S * 1000;
+    for (const [id, run] of this.loaded) {
+      if (run.watchers.size > 0) {
+        run.lastWatchedAt = now;
+        continue;
+      }
+      if (run.status !== 'running') {
+        if (now - run.lastWatchedAt > 30_000) this.loaded.delete(id);
+      } else if (idleMs > 0 && now - run.lastWatchedAt > idleMs) {
+        run.controller?.abort('unwatched' satisfies AbortReason);
+      }
+    }
+  }
+}
+
+function resumable(status: RunStatus, errorCode: string | null): boolean {
+  if (status === 'cancelled' || status === 'interrupted') return true;
+  return status === 'error' && errorCode !== null && isRetryable(errorCode as ErrorCode);
+}

@@ -1,0 +1,99 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAdaptorServer } from '@hono/node-server';
+import OpenAI from 'openai';
+import { loadConfig, type Config, type Env } from './config.js';
+import { loadDemoDataIfEmpty } from './data/demo-data.js';
+import { FrameWriter } from './db/frame-writer.js';
+import { openDatabase } from './db/open-database.js';
+import { RunsRepo } from './db/runs-repo.js';
+import { UsersRepo } from './db/users-repo.js';
+import { createApp } from './http/app.js';
+import type { AppContext } from './http/context.js';
+import { createLogger } from './logger.js';
+import { startBuiltinModel, type BuiltinModel } from './model/index.js';
+import { RunManager } from './runs/run-manager.js';
+import { attachWebSocket } from './ws/attach-websocket.js';
+
+/** The repository root, so `data/app.db` and `web/build` mean the same wherever the process starts. */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  ctx: AppContext;
+  /** Present when no OPENAI_BASE_URL is configured. */
+  builtin: BuiltinModel | null;
+  close(): Promise<void>;
+}
+
+/** Builds and starts the whole server: database, model, runs, HTTP, SSE, WebSocket and UI on one port. */
+export async function startServer(
+  opts: { env?: Record<string, string | undefined>; overrides?: Partial<Env> } = {},
+): Promise<RunningServer> {
+  const config: Config = loadConfig(opts.env ?? process.env, opts.overrides);
+  const log = createLogger(config.LOG_LEVEL);
+  const dbPath = config.DATABASE_PATH === ':memory:' ? ':memory:' : resolve(REPO_ROOT, config.DATABASE_PATH);
+  const db = openDatabase(dbPath);
+  const users = new UsersRepo(db);
+  const runs = new RunsRepo(db);
+  if (config.DEMO_DATA === 'on') {
+    const demo = loadDemoDataIfEmpty(users);
+    if (demo.loaded) log.info({ users: demo.users, behaviours: demo.behaviours }, 'demo data loaded');
+  }
+
+  let builtin: BuiltinModel | null = null;
+  let baseURL = config.OPENAI_BASE_URL;
+  if (!baseURL) {
+    builtin = await startBuiltinModel({
+      piecesPerSecond: config.BUILTIN_PIECES_PER_SECOND,
+      firstPieceDelayMs: config.BUILTIN_FIRST_PIECE_MS,
+    });
+    baseURL = builtin.baseURL;
+  }
+  const modelName = config.LLM_MODEL ?? builtin?.modelName ?? 'gpt-4o-mini';
+  // Always the real SDK over HTTP, the built-in model included; retries are ours, to report them.
+  const llm = new OpenAI({ baseURL, apiKey: config.OPENAI_API_KEY ?? 'builtin', maxRetries: 0 });
+  const writer = new FrameWriter(db, config.DB_FLUSH_MS);
+  const manager = new RunManager({ config, users, runs, writer, llm, modelName, log });
+  const interrupted = manager.recoverInterrupted();
+  if (interrupted > 0) log.warn({ interrupted }, 'runs left running by a previous process marked interrupted');
+
+  const ctx: AppContext = {
+    config,
+    db,
+    users,
+    runs,
+    manager,
+    log,
+    model: { name: modelName, builtin: builtin !== null, baseURL: builtin ? 'built-in' : baseURL },
+  };
+  const webDir = config.WEB_BUILD_DIR ?? resolve(REPO_ROOT, 'web/build');
+  const app = createApp(ctx, { webDir });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const ws = attachWebSocket(server, ctx);
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(config.PORT, config.host, () => ok());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}`;
+  if (!config.API_TOKEN && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+    log.warn({ host: config.host }, 'listening beyond loopback without API_TOKEN: anyone who can reach this port can run extractions');
+  }
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await ws.close();
+      await manager.shutdown();
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await builtin?.close();
+      db.close();
+    })());
+  return { url, port, ctx, builtin, close };
+}

@@ -1,0 +1,89 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AppContext } from '../http/context.js';
+import { tokenMatches, tokenOf } from '../http/auth.js';
+import { Channel } from './channel.js';
+
+export const WS_PATH = '/api/v1/ws';
+
+/** Refuses an upgrade with a plain HTTP answer and a JSON body, then closes the socket. */
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * A browser always sends Origin: only the server's own origin and ALLOWED_ORIGINS may drive runs, so a
+ * page on another site cannot hijack a visitor's socket. Clients without Origin (CLI, scripts) pass.
+ */
+export function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true;
+  if (allowed.includes(origin)) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** The WebSocket channel on the HTTP server's upgrade event (plain `ws`, noServer). */
+export function attachWebSocket(server: Server, ctx: AppContext): { close(): Promise<void> } {
+  const { config } = ctx;
+  // maxPayload: ws itself closes with 1009 when a message is larger.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.WS_MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path !== WS_PATH) return refuse(socket, 404, 'not_found', `WebSocket endpoint is ${WS_PATH}.`);
+    if (!originAllowed(req, config.allowedOrigins)) {
+      return refuse(socket, 403, 'forbidden_origin', `Origin ${req.headers.origin} is not allowed.`);
+    }
+    if (config.API_TOKEN && !tokenMatches(tokenOf(req.headers, req.url ?? '/'), config.API_TOKEN)) {
+      return refuse(socket, 401, 'unauthorized', 'This server requires a token.');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const channel = new Channel(ws, ctx);
+      alive.set(ws, true);
+      ws.on('pong', () => alive.set(ws, true));
+      ws.on('message', (data, isBinary) => channel.onMessage(data as Buffer, isBinary));
+      ws.on('close', () => channel.close());
+      ws.on('error', (err) => ctx.log.debug({ err }, 'websocket error'));
+    });
+  });
+
+  // A peer that misses a whole interval of pings is gone (half-open TCP): drop it.
+  const heartbeat =
+    config.WS_HEARTBEAT_MS > 0
+      ? setInterval(() => {
+          for (const ws of wss.clients) {
+            if (!alive.get(ws)) {
+              ws.terminate();
+              continue;
+            }
+            alive.set(ws, false);
+            ws.ping();
+          }
+        }, config.WS_HEARTBEAT_MS)
+      : null;
+  heartbeat?.unref();
+
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (heartbeat) clearInterval(heartbeat);
+        for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+        wss.close(() => resolve());
+        // Sockets that do not finish the closing handshake are cut.
+        setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+        }, 1000).unref();
+      }),
+  };
+}

@@ -1,3 +1,4 @@
+import { EventLineParser } from '@app/shared';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPrompt } from '../llm/prompt.js';
@@ -72,14 +73,18 @@ describe('built-in model over HTTP', () => {
     expect(chunks.every((c) => c.choices.length === 1 && !c.usage)).toBe(true);
   });
 
-  it('answers every line grounded in the prompt', async () => {
+  it('answers every line grounded in the prompt, as the product parser sees it', async () => {
     const whole = await client.chat.completions.create(
       { model: 'm', messages: prompt() },
       { timeout: 5_000 },
     );
     const ids = new Set(BEHAVIOURS.map((b) => b.id));
-    const lines = whole.choices[0]!.message.content!.split('\n').filter((l) => l);
+    const text = whole.choices[0]!.message.content!;
+    const lines = text.split('\n').filter((l) => l);
     expect(lines.map((l) => lineProblem(l, USER.id, ids))).toEqual(lines.map(() => null));
+    const parser = new EventLineParser({ runId: 'run_abcdef12', userId: USER.id, behaviourIds: ids });
+    const parsed = [...parser.push(text), ...parser.end()].filter((p) => p.kind !== 'blank');
+    expect(parsed.map((p) => p.kind)).toEqual(lines.map(() => 'event'));
   });
 
   it('resumes with only the remaining lines', async () => {

@@ -59,7 +59,10 @@ export interface Config extends Env {
 }
 
 /** Parses settings; impossible ones fail start-up with a sentence per problem. */
-export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Env> = {}): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Env> = {},
+): Config {
   const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse({ ...clean, ...overrides });
   if (!parsed.success) {

@@ -59,7 +59,8 @@ export async function startServer(
   const writer = new FrameWriter(db, config.DB_FLUSH_MS);
   const manager = new RunManager({ config, users, runs, writer, llm, modelName, log });
   const interrupted = manager.recoverInterrupted();
-  if (interrupted > 0) log.warn({ interrupted }, 'runs left running by a previous process marked interrupted');
+  if (interrupted > 0)
+    log.warn({ interrupted }, 'runs left running by a previous process marked interrupted');
 
   const ctx: AppContext = {
     config,
@@ -82,7 +83,10 @@ export async function startServer(
   const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}`;
   if (!config.API_TOKEN && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
-    log.warn({ host: config.host }, 'listening beyond loopback without API_TOKEN: anyone who can reach this port can run extractions');
+    log.warn(
+      { host: config.host },
+      'listening beyond loopback without API_TOKEN: anyone who can reach this port can run extractions',
+    );
   }
 
   let closing: Promise<void> | null = null;

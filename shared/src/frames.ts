@@ -141,8 +141,13 @@ export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 export type RunFrame = z.infer<typeof runFrameSchema>;
 export type RunFrameType = RunFrame['type'];
 /** A frame before the log assigns its position. */
-export type FrameDraft = RunFrame extends infer F ? (F extends RunFrame ? Omit<F, 'seq' | 'runId'> : never) : never;
+export type FrameDraft = RunFrame extends infer F
+  ? F extends RunFrame
+    ? Omit<F, 'seq' | 'runId'>
+    : never
+  : never;
 
 /** Frames after which a run produces nothing more unless resumed. */
 export const TERMINAL_FRAME_TYPES: ReadonlySet<RunFrameType> = new Set(['done', 'cancelled', 'error']);
-export const isTerminalFrame = (f: { type: string }): boolean => TERMINAL_FRAME_TYPES.has(f.type as RunFrameType);
+export const isTerminalFrame = (f: { type: string }): boolean =>
+  TERMINAL_FRAME_TYPES.has(f.type as RunFrameType);

@@ -132,7 +132,8 @@ export class FrameWriter {
     for (const [id, p] of runs) {
       const patch = p.source.snapshot();
       const u = patch.usage;
-      const { lastSeq, eventCount, rejectedCount, pieces, durationMs, status, errorCode, errorMessage } = patch;
+      const { lastSeq, eventCount, rejectedCount, pieces, durationMs, status, errorCode, errorMessage } =
+        patch;
       this.updateRun.run({
         id,
         now,

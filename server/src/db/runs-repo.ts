@@ -47,7 +47,9 @@ const SUMMARY_COLS = `id, user_id, model, status, created_at, updated_at, finish
   rejected_count, pieces, duration_ms, prompt_tokens, completion_tokens, usage_estimated, error_code,
   behaviour_ids, truncated_included, truncated_total`;
 
-export const usageOf = (r: Pick<RunRow, 'prompt_tokens' | 'completion_tokens' | 'usage_estimated'>): TokenUsage | null =>
+export const usageOf = (
+  r: Pick<RunRow, 'prompt_tokens' | 'completion_tokens' | 'usage_estimated'>,
+): TokenUsage | null =>
   r.prompt_tokens === null || r.completion_tokens === null
     ? null
     : {
@@ -105,7 +107,9 @@ export class RunsRepo {
     this.framesAfterStmt = db.prepare<[string, number], { data: string }>(
       'SELECT data FROM run_frames WHERE run_id = ? AND seq > ? ORDER BY seq',
     );
-    this.summaryStmt = db.prepare<[string], Omit<RunRow, 'text'>>(`SELECT ${SUMMARY_COLS} FROM runs WHERE id = ?`);
+    this.summaryStmt = db.prepare<[string], Omit<RunRow, 'text'>>(
+      `SELECT ${SUMMARY_COLS} FROM runs WHERE id = ?`,
+    );
   }
 
   create(r: {
@@ -121,7 +125,16 @@ export class RunsRepo {
         `INSERT INTO runs (id, user_id, model, status, created_at, updated_at, behaviour_ids, truncated_included, truncated_total)
          VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
       )
-      .run(r.id, r.userId, r.model, now, now, JSON.stringify(r.behaviourIds), r.truncated?.included ?? null, r.truncated?.total ?? null);
+      .run(
+        r.id,
+        r.userId,
+        r.model,
+        now,
+        now,
+        JSON.stringify(r.behaviourIds),
+        r.truncated?.included ?? null,
+        r.truncated?.total ?? null,
+      );
   }
 
   /** A previous process died while these ran: keep their frames, make them resumable. */
@@ -155,14 +168,19 @@ export class RunsRepo {
     return { ...toSummary(r), text: r.text, events: this.eventsOfRun(id), rejected: this.rejectedOfRun(id) };
   }
 
-  list(opts: { userId?: string; status?: RunStatus; limit: number; offset: number }): { items: RunSummary[]; total: number } {
+  list(opts: { userId?: string; status?: RunStatus; limit: number; offset: number }): {
+    items: RunSummary[];
+    total: number;
+  } {
     const conds: string[] = [];
     if (opts.userId) conds.push('user_id = @userId');
     if (opts.status) conds.push('status = @status');
     const where = conds.length ? `WHERE ${conds.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM runs ${where}`).get(opts) as { n: number }).n;
     const rows = this.db
-      .prepare(`SELECT ${SUMMARY_COLS} FROM runs ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit OFFSET @offset`)
+      .prepare(
+        `SELECT ${SUMMARY_COLS} FROM runs ${where} ORDER BY created_at DESC, rowid DESC LIMIT @limit OFFSET @offset`,
+      )
       .all(opts) as Omit<RunRow, 'text'>[];
     return { items: rows.map(toSummary), total };
   }

@@ -50,9 +50,12 @@ export class UsersRepo {
 
   /** Search by id, name or profile text; newest run status included for the list view. */
   list(opts: { q?: string; limit: number; offset: number }): { items: UserListItem[]; total: number } {
-    const where = opts.q ? `WHERE u.id LIKE @q ESCAPE '\\' OR u.name LIKE @q ESCAPE '\\' OR u.profile LIKE @q ESCAPE '\\'` : '';
+    const where = opts.q
+      ? `WHERE u.id LIKE @q ESCAPE '\\' OR u.name LIKE @q ESCAPE '\\' OR u.profile LIKE @q ESCAPE '\\'`
+      : '';
     const q = opts.q ? `%${opts.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : undefined;
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM users u ${where}`).get({ q }) as { n: number }).n;
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM users u ${where}`).get({ q }) as { n: number })
+      .n;
     const rows = this.db
       .prepare(
         `SELECT u.id, u.name, u.profile,
@@ -91,7 +94,8 @@ export class UsersRepo {
        VALUES (@id, @userId, @ts, @action, @object, @channel, @detail)`,
     );
     this.db.transaction(() => {
-      for (const u of users) upsertUser.run({ id: u.id, name: u.name, profile: JSON.stringify(u.profile), now });
+      for (const u of users)
+        upsertUser.run({ id: u.id, name: u.name, profile: JSON.stringify(u.profile), now });
       for (const b of behaviours) insertBehaviour.run(b);
     })();
     return { users: users.length, behaviours: behaviours.length };

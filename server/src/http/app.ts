@@ -45,7 +45,9 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
   api.route('/', eventRoutes(ctx));
   api.route('/', importRoutes(ctx));
   api.all('*', (c) => {
-    const known = api.routes.filter((r) => r.method !== 'ALL' && matches(r.path, c.req.path.replace(/^\/api\/v1/, '')));
+    const known = api.routes.filter(
+      (r) => r.method !== 'ALL' && matches(r.path, c.req.path.replace(/^\/api\/v1/, '')),
+    );
     if (known.length > 0) {
       c.header('Allow', [...new Set(known.map((r) => r.method))].join(', '));
       return errorJson(c, 405, 'method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}.`);

@@ -4,7 +4,13 @@ import type { ApiErrorBody, ErrorCode } from '@app/shared';
 import { AppError } from '../app-error.js';
 
 /** The one shape of every error response. */
-export function errorJson(c: Context, status: number, code: ErrorCode, message: string, details?: unknown): Response {
+export function errorJson(
+  c: Context,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  details?: unknown,
+): Response {
   const body: ApiErrorBody = { error: { code, message, ...(details === undefined ? {} : { details }) } };
   return c.json(body, status as ContentfulStatusCode);
 }

@@ -5,9 +5,9 @@ import { readSse } from '../test-support/sse-client.js';
 import { deadline, startTestServer, type TestServer } from '../test-support/test-server.js';
 
 const extractUrl = (s: TestServer, user = 'user_0007') => `${s.url}/api/v1/events/extract/${user}/llm-stream`;
-const textOf = (frames: RunFrame[]) =>
-  frames.map((f) => (f.type === 'llm_chunk' ? f.content : '')).join('');
-const getRun = async (s: TestServer, id: string) => (await (await fetch(`${s.url}/api/v1/runs/${id}`)).json()) as RunDetail;
+const textOf = (frames: RunFrame[]) => frames.map((f) => (f.type === 'llm_chunk' ? f.content : '')).join('');
+const getRun = async (s: TestServer, id: string) =>
+  (await (await fetch(`${s.url}/api/v1/runs/${id}`)).json()) as RunDetail;
 
 describe('seed SSE endpoint', () => {
   let s: TestServer;
@@ -68,13 +68,17 @@ describe('seed SSE endpoint', () => {
     const runId = full[0]!.runId;
     const n = full.length;
     for (let k = 0; k < n; k++) {
-      const r = await readSse(`${s.url}/api/v1/runs/${runId}/stream`, { headers: { 'Last-Event-ID': String(k) } });
+      const r = await readSse(`${s.url}/api/v1/runs/${runId}/stream`, {
+        headers: { 'Last-Event-ID': String(k) },
+      });
       expect(r.frames.map((f) => f.frame)).toEqual(full.slice(k));
     }
     const viaQuery = await readSse(`${s.url}/api/v1/runs/${runId}/stream?after=${n - 3}`);
     expect(viaQuery.frames.map((f) => f.frame)).toEqual(full.slice(n - 3));
     // Nothing left on a finished run: 204, so EventSource stops reconnecting.
-    const end = await fetch(`${s.url}/api/v1/runs/${runId}/stream`, { headers: { 'Last-Event-ID': String(n) } });
+    const end = await fetch(`${s.url}/api/v1/runs/${runId}/stream`, {
+      headers: { 'Last-Event-ID': String(n) },
+    });
     expect(end.status).toBe(204);
   });
 
@@ -137,7 +141,11 @@ describe('bad input gets a clear 4xx JSON error', () => {
     await expectError(await fetch(stream, { headers: { 'Last-Event-ID': 'abc' } }), 400, 'invalid_cursor');
     await expectError(await fetch(stream, { headers: { 'Last-Event-ID': '-1' } }), 400, 'invalid_cursor');
     await expectError(await fetch(`${stream}?after=999999`), 400, 'invalid_cursor');
-    await expectError(await fetch(`${s.url}/api/v1/runs/${run.runId}/cancel`, { method: 'POST' }), 409, 'run_not_running');
+    await expectError(
+      await fetch(`${s.url}/api/v1/runs/${run.runId}/cancel`, { method: 'POST' }),
+      409,
+      'run_not_running',
+    );
     await expectError(await fetch(`${s.url}/api/v1/users?limit=0`), 400, 'bad_request');
   });
 });
@@ -148,7 +156,8 @@ describe('the upstream failing', () => {
     s = await startTestServer({ UPSTREAM_MAX_RETRIES: 2, UPSTREAM_STALL_MS: 300 });
   });
   afterAll(() => s.dispose());
-  const run = async (user: string) => (await readSse(extractUrl(s, user), { method: 'POST' })).frames.map((f) => f.frame);
+  const run = async (user: string) =>
+    (await readSse(extractUrl(s, user), { method: 'POST' })).frames.map((f) => f.frame);
 
   it('429 before the first piece is retried, honouring Retry-After, each retry told', async () => {
     s.builtin!.injectFault({ kind: 'status', status: 429, retryAfterSeconds: 0.1, times: 2 });
@@ -206,8 +215,12 @@ describe('REST cancel and resume', () => {
   afterAll(() => s.dispose());
 
   it('cancel stops the model within 100 ms; resume completes with the uninterrupted event set', async () => {
-    const reference = (await readSse(extractUrl(s, 'user_0007'), { method: 'POST' })).frames.map((f) => f.frame);
-    const refEvents = (await getRun(s, reference[0]!.runId)).events.map((e) => `${e.eventType}|${e.startTime}|${e.sourceBehaviorIds}`);
+    const reference = (await readSse(extractUrl(s, 'user_0007'), { method: 'POST' })).frames.map(
+      (f) => f.frame,
+    );
+    const refEvents = (await getRun(s, reference[0]!.runId)).events.map(
+      (e) => `${e.eventType}|${e.startTime}|${e.sourceBehaviorIds}`,
+    );
 
     const partial = await readSse(extractUrl(s, 'user_0007'), { method: 'POST', stopAfter: 30 });
     const runId = partial.frames[0]!.frame.runId;
@@ -231,7 +244,9 @@ describe('REST cancel and resume', () => {
     const all = [...afterCancel.frames, ...rest.frames].map((f) => f.frame);
     all.forEach((f, i) => expect(f.seq).toBe(i + 1));
     expect(textOf(all)).toBe(stored.text);
-    expect(stored.events.map((e) => `${e.eventType}|${e.startTime}|${e.sourceBehaviorIds}`)).toEqual(refEvents);
+    expect(stored.events.map((e) => `${e.eventType}|${e.startTime}|${e.sourceBehaviorIds}`)).toEqual(
+      refEvents,
+    );
     const again = await fetch(`${s.url}/api/v1/runs/${runId}/resume`, { method: 'POST' });
     expect(again.status).toBe(409);
   });

@@ -59,13 +59,21 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
     run.emit({ type: 'done', message: '抽象完成', ...counts() });
   } else if (outcome.kind === 'aborted') {
     run.status = 'cancelled';
-    const why = { client: '已取消', unwatched: '无人观看，已自动取消', shutdown: '服务器关闭，已取消' }[outcome.reason];
+    const why = { client: '已取消', unwatched: '无人观看，已自动取消', shutdown: '服务器关闭，已取消' }[
+      outcome.reason
+    ];
     run.emit({ type: 'cancelled', message: why, reason: outcome.reason, ...counts() });
   } else {
     run.status = 'error';
     run.errorCode = outcome.code;
     run.errorMessage = outcome.message;
-    run.emit({ type: 'error', code: outcome.code, message: outcome.message, retryable: isRetryable(outcome.code), ...counts() });
+    run.emit({
+      type: 'error',
+      code: outcome.code,
+      message: outcome.message,
+      retryable: isRetryable(outcome.code),
+      ...counts(),
+    });
   }
   run.persist();
 }
@@ -87,7 +95,11 @@ async function stream(
     if (!signal.aborted) return null;
     const reason = signal.reason as AbortReason;
     if (reason === 'stall') {
-      return { kind: 'failed', code: 'upstream_stalled', message: `No output from the model for ${config.UPSTREAM_STALL_MS} ms.` };
+      return {
+        kind: 'failed',
+        code: 'upstream_stalled',
+        message: `No output from the model for ${config.UPSTREAM_STALL_MS} ms.`,
+      };
     }
     return { kind: 'aborted', reason };
   };
@@ -97,7 +109,12 @@ async function stream(
       armStall(config.UPSTREAM_CONNECT_TIMEOUT_MS);
       try {
         const completion = await llm.chat.completions.create(
-          { model: run.model, messages: deps.messages, stream: true, stream_options: { include_usage: true } },
+          {
+            model: run.model,
+            messages: deps.messages,
+            stream: true,
+            stream_options: { include_usage: true },
+          },
           { signal, maxRetries: 0, timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS || undefined },
         );
         armStall(config.UPSTREAM_STALL_MS);
@@ -107,7 +124,12 @@ async function stream(
           if (content) {
             if (!receivedAny) {
               receivedAny = true;
-              run.emit({ type: 'progress', stage: 'generating', message: '模型开始输出…', percent: run.percent() });
+              run.emit({
+                type: 'progress',
+                stage: 'generating',
+                message: '模型开始输出…',
+                percent: run.percent(),
+              });
             }
             run.chunk(content);
             handle(run, run.parser.push(content));
@@ -127,7 +149,12 @@ async function stream(
           return { kind: 'failed', code: f.code, message: f.message };
         }
         clearTimeout(stallTimer);
-        const delayMs = retryDelayMs(attempt, f.retryAfterMs, config.UPSTREAM_RETRY_BASE_MS, config.UPSTREAM_RETRY_MAX_MS);
+        const delayMs = retryDelayMs(
+          attempt,
+          f.retryAfterMs,
+          config.UPSTREAM_RETRY_BASE_MS,
+          config.UPSTREAM_RETRY_MAX_MS,
+        );
         run.emit({
           type: 'progress',
           stage: 'retry',

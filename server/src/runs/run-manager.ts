@@ -66,12 +66,19 @@ export class RunManager {
     if (!USER_ID_RE.test(userId)) throw new AppError('bad_request', `Malformed user id "${userId}".`);
     const user = users.get(userId);
     if (!user) throw new AppError('user_not_found', `No user with id ${userId}.`);
-    const prompt = buildPrompt({ user, behaviours: users.behaviours(userId), budgetChars: config.PROMPT_BUDGET_CHARS });
+    const prompt = buildPrompt({
+      user,
+      behaviours: users.behaviours(userId),
+      budgetChars: config.PROMPT_BUDGET_CHARS,
+    });
     const truncated = prompt.truncated ? { included: prompt.included.length, total: prompt.total } : null;
     const behaviourIds = prompt.included.map((b) => b.id);
     const id = newRunId();
     runs.create({ id, userId, model: modelName, behaviourIds, truncated });
-    const run = new Run({ id, userId, model: modelName, status: 'running', behaviourIds, truncated }, this.deps.writer);
+    const run = new Run(
+      { id, userId, model: modelName, status: 'running', behaviourIds, truncated },
+      this.deps.writer,
+    );
     this.loaded.set(id, run);
     run.emit({
       type: 'start',
@@ -97,7 +104,10 @@ export class RunManager {
   cancel(runId: string, reason: Exclude<AbortReason, 'stall'> = 'client'): Run {
     const run = this.require(runId);
     if (run.status !== 'running' || !run.controller) {
-      throw new AppError('run_not_running', `Run ${runId} is ${run.status}; only a running run can be cancelled.`);
+      throw new AppError(
+        'run_not_running',
+        `Run ${runId} is ${run.status}; only a running run can be cancelled.`,
+      );
     }
     run.controller.abort(reason);
     return run;
@@ -180,9 +190,13 @@ export class RunManager {
   ): Subscription {
     const run = this.require(runId);
     if (!Number.isInteger(after) || after < 0 || after > run.lastSeq) {
-      throw new AppError('invalid_cursor', `Cursor ${after} is outside run ${runId}'s log (0..${run.lastSeq}).`, {
-        lastSeq: run.lastSeq,
-      });
+      throw new AppError(
+        'invalid_cursor',
+        `Cursor ${after} is outside run ${runId}'s log (0..${run.lastSeq}).`,
+        {
+          lastSeq: run.lastSeq,
+        },
+      );
     }
     const sub = new Subscription(runId, run, sink, after, onSettled);
     run.watchers.add(sub);
@@ -225,7 +239,12 @@ export class RunManager {
 
   private execute(run: Run, messages: BuiltPrompt['messages']): void {
     run.persist();
-    const p = executeRun(run, { llm: this.deps.llm, config: this.deps.config, messages, log: this.deps.log }).finally(() => {
+    const p = executeRun(run, {
+      llm: this.deps.llm,
+      config: this.deps.config,
+      messages,
+      log: this.deps.log,
+    }).finally(() => {
       this.executing.delete(p);
     });
     this.executing.add(p);

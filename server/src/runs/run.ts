@@ -104,7 +104,10 @@ export class Run implements FrameSource, PatchSource {
   }
 
   elapsedMs(): number {
-    return this.durationMs + (this.status === 'running' ? Math.round(performance.now() - this.attemptStartedAt) : 0);
+    return (
+      this.durationMs +
+      (this.status === 'running' ? Math.round(performance.now() - this.attemptStartedAt) : 0)
+    );
   }
 
   /** Appends a frame: assigns its seq, encodes it once, queues it for storage, wakes the watchers. */

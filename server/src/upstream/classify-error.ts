@@ -13,18 +13,41 @@ export interface UpstreamFailure {
 /** Maps what the `openai` SDK throws to a stable code. */
 export function classifyUpstreamError(err: unknown, receivedAny: boolean): UpstreamFailure {
   if (err instanceof APIConnectionTimeoutError) {
-    return { code: 'upstream_stalled', message: 'The model did not answer in time.', retryable: false, retryAfterMs: null };
+    return {
+      code: 'upstream_stalled',
+      message: 'The model did not answer in time.',
+      retryable: false,
+      retryAfterMs: null,
+    };
   }
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
     const detail = `model endpoint answered HTTP ${status}: ${err.message}`;
-    if (status === 429) return { code: 'upstream_rate_limited', message: detail, retryable: true, retryAfterMs: retryAfter(err.headers) };
-    if (status >= 500) return { code: 'upstream_unavailable', message: detail, retryable: true, retryAfterMs: retryAfter(err.headers) };
-    if (status === 401 || status === 403) return { code: 'upstream_auth', message: detail, retryable: false, retryAfterMs: null };
+    if (status === 429)
+      return {
+        code: 'upstream_rate_limited',
+        message: detail,
+        retryable: true,
+        retryAfterMs: retryAfter(err.headers),
+      };
+    if (status >= 500)
+      return {
+        code: 'upstream_unavailable',
+        message: detail,
+        retryable: true,
+        retryAfterMs: retryAfter(err.headers),
+      };
+    if (status === 401 || status === 403)
+      return { code: 'upstream_auth', message: detail, retryable: false, retryAfterMs: null };
     return { code: 'upstream_rejected', message: detail, retryable: false, retryAfterMs: null };
   }
   if (err instanceof APIConnectionError && !receivedAny) {
-    return { code: 'upstream_unavailable', message: `Cannot reach the model endpoint: ${err.message}`, retryable: true, retryAfterMs: null };
+    return {
+      code: 'upstream_unavailable',
+      message: `Cannot reach the model endpoint: ${err.message}`,
+      retryable: true,
+      retryAfterMs: null,
+    };
   }
   const message = err instanceof Error ? err.message : String(err);
   return {
@@ -46,7 +69,12 @@ export function retryAfter(headers: Headers | undefined): number | null {
 }
 
 /** Full-jitter exponential backoff, or the server's advice when it gave one; capped. */
-export function retryDelayMs(attempt: number, advisedMs: number | null, baseMs: number, maxMs: number): number {
+export function retryDelayMs(
+  attempt: number,
+  advisedMs: number | null,
+  baseMs: number,
+  maxMs: number,
+): number {
   if (advisedMs !== null) return Math.min(advisedMs, maxMs);
   return Math.round(Math.random() * Math.min(maxMs, baseMs * 2 ** attempt));
 }

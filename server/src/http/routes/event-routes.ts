@@ -5,7 +5,16 @@ import { AppError } from '../../app-error.js';
 import type { AppContext, HonoEnv } from '../context.js';
 import { parseRunId } from './stream-routes.js';
 
-const CSV_COLUMNS = ['user_id', 'event_type', 'start_time', 'end_time', 'source_behavior_ids', 'summary', 'run_id', 'line_no'];
+const CSV_COLUMNS = [
+  'user_id',
+  'event_type',
+  'start_time',
+  'end_time',
+  'source_behavior_ids',
+  'summary',
+  'run_id',
+  'line_no',
+];
 
 /** RFC 4180 quoting; text stays raw UTF-8. */
 const csvCell = (v: string | number): string => {
@@ -34,10 +43,14 @@ export function eventRoutes(ctx: AppContext): Hono<HonoEnv> {
 
   app.get('/events/export', (c) => {
     const format = c.req.query('format') ?? 'csv';
-    if (format !== 'csv' && format !== 'jsonl') throw new AppError('bad_request', 'format must be csv or jsonl.');
+    if (format !== 'csv' && format !== 'jsonl')
+      throw new AppError('bad_request', 'format must be csv or jsonl.');
     const f = filters((k) => c.req.query(k));
     const name = `events${f.userId ? `-${f.userId}` : ''}.${format}`;
-    c.header('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    c.header(
+      'Content-Type',
+      format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    );
     c.header('Content-Disposition', `attachment; filename="${name}"`);
     ctx.manager.flushWrites();
     const events = ctx.runs.events(f);

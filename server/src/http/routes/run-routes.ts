@@ -16,7 +16,11 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
     const limit = intParam(c, 'limit', 50, 1, 500);
     const offset = intParam(c, 'offset', 0, 0, 1e9);
     const userId = c.req.query('userId') || undefined;
-    return c.json({ ...ctx.runs.list({ userId, status: status as RunStatus | undefined, limit, offset }), limit, offset });
+    return c.json({
+      ...ctx.runs.list({ userId, status: status as RunStatus | undefined, limit, offset }),
+      limit,
+      offset,
+    });
   });
 
   app.get('/runs/:runId', (c) => {

@@ -28,7 +28,10 @@ function parseCursor(c: Context): number {
   const raw = c.req.query('after') ?? c.req.header('last-event-id');
   if (raw === undefined || raw === '') return 0;
   if (!/^\d{1,15}$/.test(raw.trim())) {
-    throw new AppError('invalid_cursor', `Last-Event-ID / after must be a non-negative integer seq, got "${raw}".`);
+    throw new AppError(
+      'invalid_cursor',
+      `Last-Event-ID / after must be a non-negative integer seq, got "${raw}".`,
+    );
   }
   return Number(raw.trim());
 }

@@ -1,0 +1,108 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type DB } from '../db/open-database.js';
+import { UsersRepo } from '../db/users-repo.js';
+import { importData } from './import-service.js';
+
+const b = (id: string, userId: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    id,
+    user_id: userId,
+    ts: '2026-01-05 10:00',
+    action: '看车',
+    object: '小米SU7',
+    channel: 'store',
+    ...extra,
+  });
+
+let db: DB;
+let repo: UsersRepo;
+const counts = () => ({
+  users: repo.count(),
+  behaviours: (db.prepare('SELECT count(*) AS n FROM behaviours').get() as { n: number }).n,
+});
+
+beforeEach(() => {
+  db = openDatabase(':memory:');
+  repo = new UsersRepo(db);
+  repo.upsertAll(
+    [{ id: 'old', name: '李女士', profile: { city: '北京' } }],
+    [
+      {
+        id: 'old-1',
+        userId: 'old',
+        ts: '2026-01-01 09:00',
+        action: '浏览车型',
+        object: '首页',
+        channel: 'app',
+        detail: null,
+      },
+    ],
+  );
+});
+afterEach(() => db.close());
+
+describe('importData', () => {
+  it('writes a good file, creating users that only behaviours mention', () => {
+    const text = [
+      JSON.stringify({ type: 'user', id: 'u1', name: '张先生', profile: { city: '上海' } }),
+      b('u1-1', 'u1'),
+      b('u2-1', 'u2'),
+      b('u2-2', 'u2', { ts: '2026-01-05T11:00:00' }),
+      b('old-2', 'old'),
+    ].join('\n');
+    expect(importData(repo, text, 'jsonl')).toEqual({ ok: true, users: 2, behaviours: 4, createdUsers: 1 });
+    expect(repo.get('u1')).toEqual({ id: 'u1', name: '张先生', profile: { city: '上海' } });
+    expect(repo.get('u2')).toEqual({ id: 'u2', name: null, profile: {} });
+    expect(repo.get('old')?.profile).toEqual({ city: '北京' });
+    expect(repo.behaviours('u2').map((x) => [x.id, x.ts])).toEqual([
+      ['u2-1', '2026-01-05 10:00'],
+      ['u2-2', '2026-01-05 11:00'],
+    ]);
+    expect(counts()).toEqual({ users: 3, behaviours: 5 });
+  });
+
+  it('writes nothing when one row among good ones is bad', () => {
+    const before = counts();
+    const text = [
+      JSON.stringify({ type: 'user', id: 'old', name: '改名', profile: { city: '深圳' } }),
+      b('n-1', 'new'),
+      b('n-2', 'new', { ts: '2026-02-30 10:00' }),
+      b('n-3', 'new'),
+    ].join('\n');
+    expect(importData(repo, text, 'jsonl')).toEqual({
+      ok: false,
+      errors: [{ line: 3, reason: 'ts "2026-02-30 10:00" is not a valid date' }],
+    });
+    expect(counts()).toEqual(before);
+    expect(repo.get('old')).toEqual({ id: 'old', name: '李女士', profile: { city: '北京' } });
+    expect(repo.get('new')).toBeNull();
+  });
+
+  it('rejects behaviour ids already in the database, with their lines, alongside other errors', () => {
+    const csv = [
+      'id,user_id,ts,action,object,channel',
+      'x-1,old,2026-01-05 10:00,看车,X,store',
+      'old-1,old,2026-01-05 10:00,看车,X,store',
+      'x-2,old,bad,看车,X,store',
+    ].join('\n');
+    const r = importData(repo, csv, 'csv');
+    expect(r).toEqual({
+      ok: false,
+      errors: [
+        { line: 3, reason: 'behaviour id old-1 already exists (user old)' },
+        { line: 4, reason: expect.stringContaining('ts "bad"') },
+      ],
+    });
+    expect(counts()).toEqual({ users: 1, behaviours: 1 });
+  });
+
+  it('caps the errors and says how many more there were', () => {
+    const text = Array.from({ length: 12 }, (_, i) => b(`e-${i}`, 'u', { ts: 'x' })).join('\n');
+    const r = importData(repo, text, 'jsonl', { maxErrors: 5 });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toHaveLength(6);
+    expect(r.errors[5]).toEqual({ line: 6, reason: '…and 7 more errors from line 6 on (not shown)' });
+    expect(importData(repo, text, 'jsonl')).toMatchObject({ ok: false, errors: { length: 12 } });
+  });
+});

@@ -20,7 +20,7 @@ export function readCsv(text: string): { rows: RawRow[]; errors: ImportError[] }
     (r) => r.text.trim() !== '',
   );
   const [head, ...body] = records;
-  if (!head) return { rows: [], errors: [] };
+  if (!head) return { rows: [], errors: [{ line: 1, reason: 'the file is empty (a header row is needed)' }] };
   let header: string[];
   try {
     header = fieldsOf(head.text)

@@ -38,6 +38,11 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
     });
   }
 
+  // Reads see every frame already sent: queued writes are flushed first (a no-op when none are queued).
+  api.use('*', async (c, next) => {
+    if (c.req.method === 'GET') ctx.manager.flushWrites();
+    await next();
+  });
   api.route('/', healthRoutes(ctx));
   api.route('/', userRoutes(ctx));
   api.route('/', runRoutes(ctx));

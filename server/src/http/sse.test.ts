@@ -52,7 +52,7 @@ describe('seed SSE endpoint', () => {
   it('delivers frames one by one as the model produces them, not all at the end', async () => {
     s.builtin!.setPace({ piecesPerSecond: 50, firstPieceDelayMs: 0 });
     try {
-      const r = await readSse(extractUrl(s), { method: 'POST' });
+      const r = await readSse(extractUrl(s), { method: 'POST', stopAfter: 60 });
       const chunks = r.frames.filter((f) => f.frame.type === 'llm_chunk');
       const spread = chunks.at(-1)!.at - chunks[0]!.at;
       expect(chunks.length).toBeGreaterThan(20);
@@ -235,6 +235,7 @@ describe('REST cancel and resume', () => {
     expect(afterCancel.frames.at(-1)!.frame.type).toBe('cancelled');
     expect((await getRun(s, runId)).status).toBe('cancelled');
 
+    s.builtin!.setPace({ piecesPerSecond: 2000 });
     const resumed = await fetch(`${s.url}/api/v1/runs/${runId}/resume`, { method: 'POST' });
     expect(resumed.status).toBe(202);
     const rest = await readSse(`${s.url}/api/v1/runs/${runId}/stream?after=${afterCancel.frames.length}`);

@@ -36,7 +36,6 @@ export function eventRoutes(ctx: AppContext): Hono<HonoEnv> {
 
   // Current events: each user's latest run that produced events (or one run's with ?runId=).
   app.get('/events', (c) => {
-    ctx.manager.flushWrites();
     const items = ctx.runs.events(filters((k) => c.req.query(k)));
     return c.json({ items, total: items.length });
   });
@@ -52,7 +51,6 @@ export function eventRoutes(ctx: AppContext): Hono<HonoEnv> {
       format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     );
     c.header('Content-Disposition', `attachment; filename="${name}"`);
-    ctx.manager.flushWrites();
     const events = ctx.runs.events(f);
     return stream(c, async (s) => {
       // BOM so spreadsheet programs read the Chinese as UTF-8.

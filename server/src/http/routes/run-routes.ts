@@ -25,7 +25,6 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
 
   app.get('/runs/:runId', (c) => {
     const runId = parseRunId(c.req.param('runId'));
-    ctx.manager.flushWrites(); // so the detail includes frames still queued for the database
     const detail = ctx.runs.detail(runId);
     if (!detail) throw new AppError('run_not_found', `No run with id ${runId}.`);
     return c.json(detail);

@@ -3,7 +3,8 @@ import type { ErrorCode, ParsedLine } from '@app/shared';
 import { isRetryable } from '@app/shared';
 import type { Config } from '../config.js';
 import { classifyUpstreamError, retryDelayMs } from '../upstream/classify-error.js';
-import { estimateTokens } from '../upstream/token-estimate.js';
+// Same estimate the built-in model reports, so estimated and reported usage are comparable.
+import { estimateTokens } from '../model/text-pieces.js';
 import type { Run } from './run.js';
 
 /** Why an attempt's AbortSignal fired. */

@@ -1,0 +1,459 @@
+import type { RunFrame } from '@app/shared';
+import { applyFrame, createRunView, type ConnectionState, type WebSocketCtor } from '@app/shared/client';
+import { api, ApiError } from '../api';
+import { loadJson, saveJson } from '../persist';
+import { isLive, isSettled, type PanelStatus } from '../status';
+import { SseTransport, WsTransport, type Transport, type TransportHandlers } from '../transport';
+import { Panel } from './panel.svelte';
+
+/** The server's default per-socket limit of running runs (WS_MAX_RUNS_PER_SOCKET). */
+export const MAX_LIVE = 8;
+const STORAGE_KEY = 'es.board.v1';
+/** Frames of a run we do not know yet (its start ack is on the way) are kept this long. */
+const ORPHAN_LIMIT = 5000;
+
+export interface StatusChange {
+  panel: Panel;
+  from: PanelStatus;
+  to: PanelStatus;
+  /** False for changes seen while replaying an old run (no toast for history). */
+  notify: boolean;
+}
+
+export interface ActionFailure {
+  panel: Panel | null;
+  action: 'start' | 'cancel' | 'resume' | 'watch';
+  message: string;
+}
+
+interface SavedPanel {
+  userId: string;
+  name: string | null;
+  runId: string | null;
+  /** Concurrency limit of the batch it waits in; absent when not queued. */
+  queued?: number;
+}
+
+interface SavedBoard {
+  panels: SavedPanel[];
+  columns: number;
+  concurrency: number;
+}
+
+const isSavedBoard = (v: unknown): v is SavedBoard =>
+  typeof v === 'object' &&
+  v !== null &&
+  Array.isArray((v as SavedBoard).panels) &&
+  (v as SavedBoard).panels.every((p) => typeof p?.userId === 'string');
+
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * The runes adapter over the framework-free client: panels (one per user), the batch queue, the
+ * connection, persistence of the board's run ids. Frames are folded into plain run views as they come
+ * and copied to reactive panel state once per animation frame.
+ */
+class Board {
+  panels = $state<Panel[]>([]);
+  connection = $state<ConnectionState>('connecting');
+  transportKind = $state<'ws' | 'sse'>('ws');
+  /** 0 = as many as fit. */
+  columns = $state(0);
+  concurrency = $state(4);
+  /** Ticks once a second while something is live, for elapsed clocks. */
+  now = $state(Date.now());
+  /** Bumped whenever a run settles, so lists showing "last run" can refresh. */
+  settledCount = $state(0);
+
+  private transport: Transport | null = null;
+  private readonly byRun = new Map<string, Panel>();
+  private readonly dirty = new Set<Panel>();
+  private queue: { panel: Panel; limit: number }[] = [];
+  private readonly orphans = new Map<string, RunFrame[]>();
+  private readonly statusListeners = new Set<(c: StatusChange) => void>();
+  private readonly failureListeners = new Set<(f: ActionFailure) => void>();
+  private rafHandle = 0;
+  private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
+  private clock: ReturnType<typeof setInterval> | null = null;
+
+  /** Connects and re-attaches the saved board. Idempotent. */
+  init(): void {
+    if (this.transport) return;
+    const saved = loadJson<SavedBoard>(STORAGE_KEY, { panels: [], columns: 0, concurrency: 4 }, isSavedBoard);
+    this.columns = Number.isInteger(saved.columns) ? saved.columns : 0;
+    this.concurrency = Math.min(MAX_LIVE, Math.max(1, Number(saved.concurrency) || 4));
+    this.transport = this.createTransport();
+    const seen = new Set<string>();
+    for (const s of saved.panels) {
+      if (seen.has(s.userId)) continue;
+      seen.add(s.userId);
+      const panel = new Panel(s.userId, s.name ?? null);
+      this.panels.push(panel);
+      if (s.runId) void this.watchExisting(panel, s.runId);
+      if (s.queued) this.enqueue(panel, s.queued);
+    }
+    this.clock = setInterval(() => {
+      if (this.panels.some((p) => isLive(p.status))) this.now = Date.now();
+    }, 1000);
+    this.pump();
+  }
+
+  /** Status changes of panels (for toasts and the live region). */
+  onStatus(cb: (c: StatusChange) => void): () => void {
+    this.statusListeners.add(cb);
+    return () => this.statusListeners.delete(cb);
+  }
+
+  /** Requests that failed (for toasts). */
+  onFailure(cb: (f: ActionFailure) => void): () => void {
+    this.failureListeners.add(cb);
+    return () => this.failureListeners.delete(cb);
+  }
+
+  panelOf(userId: string): Panel | undefined {
+    return this.panels.find((p) => p.userId === userId);
+  }
+
+  get liveCount(): number {
+    return this.panels.filter((p) => isLive(p.status)).length;
+  }
+
+  get queuedCount(): number {
+    return this.panels.filter((p) => p.status === 'queued').length;
+  }
+
+  /** Adds panels for users not on the board yet; returns the panels of all of them. */
+  add(users: { id: string; name: string | null }[]): Panel[] {
+    const out: Panel[] = [];
+    for (const u of users) {
+      let panel = this.panelOf(u.id);
+      if (!panel) {
+        panel = new Panel(u.id, u.name);
+        this.panels.push(panel);
+      }
+      out.push(panel);
+    }
+    this.save();
+    return out;
+  }
+
+  /** Starts the users' runs, at most `concurrency` at once; the rest wait in the queue. */
+  startBatch(users: { id: string; name: string | null }[], concurrency = this.concurrency): void {
+    this.concurrency = Math.min(MAX_LIVE, Math.max(1, Math.floor(concurrency)));
+    for (const panel of this.add(users)) {
+      if (!isLive(panel.status) && panel.status !== 'queued') this.enqueue(panel, this.concurrency);
+    }
+    this.pump();
+    this.save();
+  }
+
+  /** Starts (or regenerates) one panel's run now, unless the server's per-connection limit is reached. */
+  start(panel: Panel): void {
+    if (isLive(panel.status) || panel.status === 'queued') return;
+    this.queue.unshift({ panel, limit: MAX_LIVE });
+    panel.status = 'queued';
+    this.pump();
+    this.save();
+  }
+
+  async cancel(panel: Panel): Promise<void> {
+    if (panel.status === 'queued') {
+      this.dequeue(panel);
+      return;
+    }
+    const runId = panel.runId;
+    if (!runId || !this.transport) return;
+    panel.busy = true;
+    try {
+      await this.transport.cancel(runId);
+    } catch (err) {
+      this.fail(panel, 'cancel', err);
+    } finally {
+      panel.busy = false;
+    }
+  }
+
+  async resume(panel: Panel): Promise<void> {
+    const runId = panel.runId;
+    if (!runId || !this.transport || !panel.view) return;
+    panel.busy = true;
+    panel.notify = true;
+    try {
+      await this.transport.resume(runId, panel.view.lastSeq);
+    } catch (err) {
+      this.fail(panel, 'resume', err);
+    } finally {
+      panel.busy = false;
+    }
+  }
+
+  /** Takes the panel off the board; its run goes on on the server. */
+  remove(panel: Panel): void {
+    this.dequeue(panel);
+    this.detach(panel);
+    this.panels = this.panels.filter((p) => p !== panel);
+    this.save();
+    this.pump();
+  }
+
+  clear(): void {
+    for (const p of [...this.panels]) this.remove(p);
+  }
+
+  /** Shows a stored run (any status) in the user's panel, replayed from the server's log. */
+  open(user: { id: string; name: string | null }, runId: string): Panel {
+    const [panel] = this.add([user]);
+    if (panel!.runId !== runId) {
+      this.dequeue(panel!);
+      void this.watchExisting(panel!, runId);
+    }
+    this.save();
+    return panel!;
+  }
+
+  setColumns(n: number): void {
+    this.columns = n;
+    this.save();
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private handlers(): TransportHandlers {
+    return {
+      frame: (f) => this.onFrame(f),
+      reset: (runId) => this.onReset(runId),
+      state: (s) => {
+        this.connection = s;
+      },
+    };
+  }
+
+  private createTransport(): Transport {
+    const WS = (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
+    if (typeof WS !== 'function') return this.createSse();
+    this.transportKind = 'ws';
+    return new WsTransport(
+      WS,
+      this.handlers(),
+      () => this.fallBackToSse(),
+      () =>
+        fetch('/api/v1/health', { cache: 'no-store' }).then(
+          (r) => r.ok || r.status === 401,
+          () => false,
+        ),
+    );
+  }
+
+  private createSse(): Transport {
+    this.transportKind = 'sse';
+    return new SseTransport(globalThis.EventSource, this.handlers(), (runId) =>
+      api.run(runId).then(
+        (d) => d.status,
+        () => null,
+      ),
+    );
+  }
+
+  /** WebSocket is blocked here: continue every panel over SSE from where it was. */
+  private fallBackToSse(): void {
+    if (this.transport?.kind === 'sse') return;
+    this.transport?.close();
+    this.transport = this.createSse();
+    for (const p of this.panels) {
+      if (p.runId && p.view) {
+        const runId = p.runId;
+        this.transport.watch(runId, p.view.lastSeq).catch((err: unknown) => this.fail(p, 'watch', err));
+      } else if (p.status === 'starting') {
+        // Its start request died with the socket: queue it again.
+        p.status = 'idle';
+        this.start(p);
+      }
+    }
+  }
+
+  private async watchExisting(panel: Panel, runId: string): Promise<void> {
+    this.detach(panel);
+    this.attach(panel, runId);
+    panel.status = 'attaching';
+    panel.notify = false;
+    try {
+      const status = await this.transport!.watch(runId, 0);
+      if (panel.runId !== runId) return;
+      panel.notify = status === 'running';
+      if (status === 'running') {
+        // Elapsed since the run began, not since this page attached.
+        api.run(runId).then(
+          (d) => {
+            if (panel.runId === runId && panel.durationMs === 0 && isLive(panel.status)) {
+              panel.liveSince = Date.parse(d.createdAt);
+            }
+          },
+          () => {},
+        );
+      }
+    } catch (err) {
+      if (panel.runId !== runId) return;
+      if (err instanceof Error && 'code' in err && err.code === 'run_not_found') {
+        this.detach(panel);
+        panel.clear('idle');
+        this.save();
+      } else {
+        this.fail(panel, 'watch', err);
+      }
+    }
+  }
+
+  private attach(panel: Panel, runId: string): void {
+    panel.clear(panel.status);
+    panel.runId = runId;
+    panel.view = createRunView(runId);
+    this.byRun.set(runId, panel);
+    const early = this.orphans.get(runId);
+    this.orphans.delete(runId);
+    if (early) for (const f of early) this.onFrame(f);
+  }
+
+  private detach(panel: Panel): void {
+    const runId = panel.runId;
+    if (!runId) return;
+    this.byRun.delete(runId);
+    this.transport?.unwatch(runId);
+    panel.runId = null;
+    panel.view = null;
+  }
+
+  private async launch(panel: Panel): Promise<void> {
+    this.detach(panel);
+    panel.clear('starting');
+    panel.notify = true;
+    panel.liveSince = Date.now();
+    const transport = this.transport!;
+    try {
+      const runId = await transport.start(panel.userId);
+      if (!this.panels.includes(panel) || panel.status !== 'starting' || panel.runId) {
+        transport.unwatch(runId);
+        return;
+      }
+      this.attach(panel, runId);
+      this.save();
+    } catch (err) {
+      if (panel.status === 'starting' && !panel.runId) panel.clear('idle');
+      this.fail(panel, 'start', err);
+      this.pump();
+    }
+  }
+
+  private enqueue(panel: Panel, limit: number): void {
+    if (this.queue.some((q) => q.panel === panel)) return;
+    this.queue.push({ panel, limit });
+    panel.status = 'queued';
+  }
+
+  private dequeue(panel: Panel): void {
+    const before = this.queue.length;
+    this.queue = this.queue.filter((q) => q.panel !== panel);
+    if (this.queue.length === before) return;
+    panel.queuePos = 0;
+    panel.status = panel.view ? panel.view.status : 'idle';
+    this.renumber();
+    this.save();
+  }
+
+  /** Starts queued panels while there is room under their limit. */
+  private pump(): void {
+    let live = this.liveCount;
+    const waiting: { panel: Panel; limit: number }[] = [];
+    const launch: Panel[] = [];
+    for (const item of this.queue) {
+      if (live < item.limit) {
+        live++;
+        launch.push(item.panel);
+      } else waiting.push(item);
+    }
+    this.queue = waiting;
+    this.renumber();
+    for (const panel of launch) {
+      panel.queuePos = 0;
+      void this.launch(panel);
+    }
+    if (launch.length > 0) this.save();
+  }
+
+  private renumber(): void {
+    this.queue.forEach((q, i) => (q.panel.queuePos = i + 1));
+  }
+
+  private onFrame(f: RunFrame): void {
+    const panel = this.byRun.get(f.runId);
+    if (!panel || !panel.view) {
+      const list = this.orphans.get(f.runId) ?? [];
+      if (list.length < ORPHAN_LIMIT) list.push(f);
+      this.orphans.set(f.runId, list);
+      return;
+    }
+    if (applyFrame(panel.view, f)) {
+      this.dirty.add(panel);
+      this.schedule();
+    }
+  }
+
+  private onReset(runId: string): void {
+    const panel = this.byRun.get(runId);
+    if (!panel) return;
+    // The log restarts from seq 1: rebuild the view from the replay.
+    panel.view = createRunView(runId);
+    this.dirty.add(panel);
+    this.schedule();
+  }
+
+  /** One DOM update per animation frame; a timer keeps hidden tabs (no rAF) moving. */
+  private schedule(): void {
+    if (this.rafHandle) return;
+    this.rafHandle = requestAnimationFrame(() => this.flush());
+    this.fallbackTimer = setTimeout(() => this.flush(), 250);
+  }
+
+  private flush(): void {
+    if (this.rafHandle) cancelAnimationFrame(this.rafHandle);
+    if (this.fallbackTimer) clearTimeout(this.fallbackTimer);
+    this.rafHandle = 0;
+    this.fallbackTimer = null;
+    let freed = false;
+    const changes: StatusChange[] = [];
+    for (const panel of this.dirty) {
+      const from = panel.status;
+      panel.sync();
+      const to = panel.status;
+      if (from === to) continue;
+      if (isLive(from) && !isLive(to)) freed = true;
+      if (isSettled(to)) this.settledCount++;
+      changes.push({ panel, from, to, notify: panel.notify });
+    }
+    this.dirty.clear();
+    for (const c of changes) for (const cb of this.statusListeners) cb(c);
+    if (freed) this.pump();
+  }
+
+  private fail(panel: Panel | null, action: ActionFailure['action'], err: unknown): void {
+    const message = err instanceof ApiError ? err.message : errorMessage(err);
+    for (const cb of this.failureListeners) cb({ panel, action, message });
+  }
+
+  private save(): void {
+    const queued = new Map(this.queue.map((q) => [q.panel, q.limit]));
+    const data: SavedBoard = {
+      panels: this.panels.map((p) => ({
+        userId: p.userId,
+        name: p.name,
+        runId: p.runId,
+        ...(queued.has(p) ? { queued: queued.get(p) } : {}),
+      })),
+      columns: this.columns,
+      concurrency: this.concurrency,
+    };
+    saveJson(STORAGE_KEY, data);
+  }
+}
+
+export const board = new Board();
+export type { Panel };

@@ -1,0 +1,103 @@
+import type { ExtractedEvent, RejectedLine, TokenUsage } from '@app/shared';
+import type { RunView } from '@app/shared/client';
+import { isLive, type PanelStatus } from '../status';
+
+/**
+ * One user's panel on the board: reactive copies of its run view's fields. The view itself stays a plain
+ * object the client's `applyFrame` folds frames into; {@link Panel.sync} copies it here once per
+ * animation frame, so a burst of frames costs one DOM update.
+ */
+export class Panel {
+  readonly userId: string;
+  name = $state<string | null>(null);
+  runId = $state<string | null>(null);
+  status = $state<PanelStatus>('idle');
+  text = $state.raw('');
+  events = $state.raw<ExtractedEvent[]>([]);
+  rejected = $state.raw<RejectedLine[]>([]);
+  percent = $state(0);
+  pieces = $state(0);
+  usage = $state.raw<TokenUsage | null>(null);
+  message = $state('');
+  error = $state.raw<RunView['error']>(null);
+  /** Wall time of the run's finished attempts. */
+  durationMs = $state(0);
+  truncated = $state.raw<RunView['truncated']>(null);
+  /** When the current attempt began (ms epoch), for the elapsed clock; null when not live. */
+  liveSince = $state<number | null>(null);
+  /** 1-based place in the batch queue while queued. */
+  queuePos = $state(0);
+  /** A cancel/resume/start request is in flight. */
+  busy = $state(false);
+
+  /** The run view frames are folded into (plain, not reactive). */
+  view: RunView | null = null;
+  /** Status changes deserve a toast: we started/resumed the run, or it was live when we attached. */
+  notify = false;
+  private synced: { view: RunView | null; events: number; rejected: number } = {
+    view: null,
+    events: 0,
+    rejected: 0,
+  };
+
+  constructor(userId: string, name: string | null = null) {
+    this.userId = userId;
+    this.name = name;
+  }
+
+  /** Forgets the shown run (before a new one or a re-attach). */
+  clear(status: PanelStatus): void {
+    this.view = null;
+    this.synced = { view: null, events: 0, rejected: 0 };
+    this.text = '';
+    this.events = [];
+    this.rejected = [];
+    this.percent = 0;
+    this.pieces = 0;
+    this.usage = null;
+    this.message = '';
+    this.error = null;
+    this.durationMs = 0;
+    this.truncated = null;
+    this.liveSince = null;
+    this.status = status;
+  }
+
+  /** Copies what changed in the view; a queued panel keeps showing "queued". */
+  sync(): void {
+    const view = this.view;
+    if (!view) return;
+    const fresh = this.synced.view !== view;
+    if (fresh) this.synced = { view, events: -1, rejected: -1 };
+    if (this.text !== view.text) this.text = view.text;
+    if (this.synced.events !== view.events.length) {
+      this.events = view.events.slice();
+      this.synced.events = view.events.length;
+    }
+    if (this.synced.rejected !== view.rejected.length) {
+      this.rejected = view.rejected.slice();
+      this.synced.rejected = view.rejected.length;
+    }
+    this.percent = view.percent;
+    this.pieces = view.pieces;
+    if (this.usage !== view.usage) this.usage = view.usage;
+    this.message = view.message;
+    if (this.error !== view.error) this.error = view.error;
+    this.durationMs = view.durationMs;
+    if (this.truncated !== view.truncated) this.truncated = view.truncated;
+    if (this.status === 'queued') return;
+    const next = view.lastSeq === 0 && this.status === 'attaching' ? 'attaching' : view.status;
+    if (isLive(next) && this.liveSince === null) this.liveSince = Date.now();
+    if (!isLive(next)) this.liveSince = null;
+    this.status = next;
+  }
+
+  /** Elapsed run time at `now`: finished attempts plus the live one. */
+  elapsed(now: number): number {
+    return this.durationMs + (this.liveSince !== null && isLive(this.status) ? Math.max(0, now - this.liveSince) : 0);
+  }
+
+  get label(): string {
+    return this.name ? `${this.name} · ${this.userId}` : this.userId;
+  }
+}

@@ -1,0 +1,182 @@
+import type { RunFrame, RunStatus } from '@app/shared';
+import {
+  StreamClient,
+  cancelRunRest,
+  resumeRunRest,
+  startRunRest,
+  watchRunSse,
+  type ConnectionState,
+  type EventSourceCtor,
+  type WebSocketCtor,
+} from '@app/shared/client';
+
+/**
+ * The board's link to the server: the shared client's WebSocket, or its SSE + REST fallback.
+ * Both deliver the same frames (same seq cursor), so the board does not care which one is in use.
+ */
+export interface Transport {
+  readonly kind: 'ws' | 'sse';
+  start(userId: string): Promise<string>;
+  /** Watches a run after `after`; resolves the run's status at that moment when the transport knows it. */
+  watch(runId: string, after: number): Promise<RunStatus | null>;
+  unwatch(runId: string): void;
+  cancel(runId: string): Promise<void>;
+  /** `after`: the last seq the caller has applied, so no resumed frame is missed. */
+  resume(runId: string, after: number): Promise<void>;
+  close(): void;
+}
+
+export interface TransportHandlers {
+  frame(f: RunFrame): void;
+  /** The run's log restarts from seq 1 (the server lost frames we had seen): rebuild its view. */
+  reset(runId: string): void;
+  state(s: ConnectionState): void;
+}
+
+/** Same origin as the page. */
+export const wsUrl = (): string => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`;
+
+/** WebSocket failures in a row before the page checks whether plain HTTP works (then WS is blocked). */
+const FAILURES_BEFORE_PROBE = 3;
+/** Failures while HTTP is fine before giving up on WebSocket for this page. */
+const FAILURES_WITH_HTTP_UP = 2;
+/** A connection that stays up this long proves WebSocket works here. */
+const STABLE_MS = 3000;
+
+export class WsTransport implements Transport {
+  readonly kind = 'ws' as const;
+  readonly client: StreamClient;
+  private failures = 0;
+  private failuresWithHttpUp = 0;
+  private stableTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly offs: (() => void)[] = [];
+
+  constructor(
+    WebSocket: WebSocketCtor,
+    on: TransportHandlers,
+    /** Called once WebSocket looks blocked while HTTP works: switch to SSE. */
+    private readonly unavailable: () => void,
+    private readonly httpUp: () => Promise<boolean>,
+  ) {
+    this.client = new StreamClient({ url: wsUrl(), WebSocket, backoff: { baseMs: 250, maxMs: 5000 } });
+    this.offs.push(
+      this.client.onFrame(on.frame),
+      this.client.onReset(on.reset),
+      this.client.onState((e) => {
+        on.state(e.newState);
+        this.track(e.newState);
+      }),
+    );
+    on.state(this.client.state);
+  }
+
+  start(userId: string): Promise<string> {
+    return this.client.start(userId);
+  }
+
+  async watch(runId: string, after: number): Promise<RunStatus | null> {
+    const info = await this.client.watch(runId, after);
+    return info.status;
+  }
+
+  unwatch(runId: string): void {
+    this.client.unwatch(runId).catch(() => {});
+  }
+
+  cancel(runId: string): Promise<void> {
+    return this.client.cancel(runId);
+  }
+
+  resume(runId: string): Promise<void> {
+    return this.client.resume(runId);
+  }
+
+  close(): void {
+    if (this.stableTimer) clearTimeout(this.stableTimer);
+    for (const off of this.offs) off();
+    this.client.close();
+  }
+
+  private track(state: ConnectionState): void {
+    if (state === 'connected') {
+      if (this.stableTimer) clearTimeout(this.stableTimer);
+      this.stableTimer = setTimeout(() => {
+        this.failures = 0;
+        this.failuresWithHttpUp = 0;
+      }, STABLE_MS);
+      return;
+    }
+    if (state !== 'reconnecting') return;
+    if (this.stableTimer) clearTimeout(this.stableTimer);
+    this.stableTimer = null;
+    if (++this.failures < FAILURES_BEFORE_PROBE) return;
+    // The server down (restart, network) looks the same from here; only give up if HTTP answers.
+    void this.httpUp().then((up) => {
+      if (!up || this.client.state === 'connected' || this.client.state === 'closed') return;
+      if (++this.failuresWithHttpUp >= FAILURES_WITH_HTTP_UP) this.unavailable();
+    });
+  }
+}
+
+/** SSE per run (EventSource with Last-Event-ID) plus REST start, cancel and resume. */
+export class SseTransport implements Transport {
+  readonly kind = 'sse' as const;
+  private readonly streams = new Map<string, () => void>();
+
+  constructor(
+    private readonly EventSource: EventSourceCtor,
+    private readonly on: TransportHandlers,
+    /** The run's stored status, since an SSE stream has no subscribe answer. */
+    private readonly statusOf: (runId: string) => Promise<RunStatus | null>,
+  ) {
+    on.state('connected');
+  }
+
+  async start(userId: string): Promise<string> {
+    const { runId } = await startRunRest('', userId);
+    this.open(runId, 0);
+    return runId;
+  }
+
+  async watch(runId: string, after: number): Promise<RunStatus | null> {
+    const status = await this.statusOf(runId);
+    this.open(runId, after);
+    return status;
+  }
+
+  unwatch(runId: string): void {
+    this.streams.get(runId)?.();
+    this.streams.delete(runId);
+  }
+
+  cancel(runId: string): Promise<void> {
+    return cancelRunRest('', runId);
+  }
+
+  async resume(runId: string, after: number): Promise<void> {
+    await resumeRunRest('', runId);
+    // The earlier stream ended with the run; the resumed frames come on a new one.
+    this.open(runId, after);
+  }
+
+  close(): void {
+    for (const stop of this.streams.values()) stop();
+    this.streams.clear();
+    this.on.state('closed');
+  }
+
+  private open(runId: string, after: number): void {
+    this.streams.get(runId)?.();
+    const stop = watchRunSse({
+      baseUrl: '',
+      runId,
+      after,
+      EventSource: this.EventSource,
+      onFrame: this.on.frame,
+      onEnd: () => {
+        if (this.streams.get(runId) === stop) this.streams.delete(runId);
+      },
+    });
+    this.streams.set(runId, stop);
+  }
+}

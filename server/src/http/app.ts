@@ -60,6 +60,15 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
     return errorJson(c, 404, 'not_found', `No API route ${c.req.method} ${c.req.path}.`);
   });
 
+  // One access-log line per request (never per frame); streams log when they start.
+  app.use('/api/*', async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    ctx.log.info(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - t0) },
+      'request',
+    );
+  });
   app.get('/healthz', (c) => c.text('ok'));
   app.route('/api/v1', api);
   if (opts.webDir) mountStaticUi(app, opts.webDir);

@@ -34,7 +34,9 @@ export class RunManager {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly deps: RunManagerDeps) {
-    this.sweeper = setInterval(() => this.sweep(), 5_000);
+    // Often enough that an unwatched run ends within 1.5× its timeout, however short the timeout.
+    const idleMs = deps.config.UNWATCHED_RUN_TIMEOUT_S * 1000;
+    this.sweeper = setInterval(() => this.sweep(), idleMs > 0 ? Math.min(5_000, idleMs / 2) : 5_000);
     this.sweeper.unref();
   }
 

@@ -7,6 +7,13 @@ import { Channel } from './channel.js';
 
 export const WS_PATH = '/api/v1/ws';
 
+const servers = new WeakMap<AppContext, WebSocketServer>();
+
+/** The open server-side sockets of a server, e.g. for a test to sample their bufferedAmount. */
+export function serverSockets(ctx: AppContext): WebSocket[] {
+  return [...(servers.get(ctx)?.clients ?? [])];
+}
+
 /** Refuses an upgrade with a plain HTTP answer and a JSON body, then closes the socket. */
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
@@ -36,7 +43,12 @@ export function originAllowed(req: IncomingMessage, allowed: string[]): boolean 
 export function attachWebSocket(server: Server, ctx: AppContext): { close(): Promise<void> } {
   const { config } = ctx;
   // maxPayload: ws itself closes with 1009 when a message is larger.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.WS_MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.WS_MAX_MESSAGE_BYTES,
+    perMessageDeflate: false,
+  });
+  servers.set(ctx, wss);
   const alive = new WeakMap<WebSocket, boolean>();
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -41,8 +41,11 @@ export class Channel {
   }
 
   onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    if (isBinary) return this.fail('binary_not_supported', 'Send JSON text frames; binary frames are not accepted.');
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    if (isBinary)
+      return this.fail('binary_not_supported', 'Send JSON text frames; binary frames are not accepted.');
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data as ArrayBuffer).toString('utf8');
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -50,12 +53,18 @@ export class Channel {
       return this.fail('invalid_json', 'The message is not valid JSON.');
     }
     const requestId =
-      typeof raw === 'object' && raw !== null && typeof (raw as { requestId?: unknown }).requestId === 'string'
+      typeof raw === 'object' &&
+      raw !== null &&
+      typeof (raw as { requestId?: unknown }).requestId === 'string'
         ? (raw as { requestId: string }).requestId
         : undefined;
     const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
     if (typeof type !== 'string' || !(CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
-      return this.fail('unknown_type', `Unknown message type ${JSON.stringify(type)}; expected one of ${CLIENT_MESSAGE_TYPES.join(', ')}.`, requestId);
+      return this.fail(
+        'unknown_type',
+        `Unknown message type ${JSON.stringify(type)}; expected one of ${CLIENT_MESSAGE_TYPES.join(', ')}.`,
+        requestId,
+      );
     }
     const parsed = clientMessageSchema.safeParse(raw);
     if (!parsed.success) {
@@ -65,7 +74,8 @@ export class Channel {
     try {
       this.handle(parsed.data);
     } catch (err) {
-      if (err instanceof AppError) return this.fail(err.code, err.message, parsed.data.requestId, runIdOf(parsed.data));
+      if (err instanceof AppError)
+        return this.fail(err.code, err.message, parsed.data.requestId, runIdOf(parsed.data));
       this.ctx.log.error({ err }, 'websocket handler failed');
       this.fail('internal', 'Internal error.', parsed.data.requestId, runIdOf(parsed.data));
     }
@@ -96,12 +106,13 @@ export class Channel {
         return;
       case 'resume': {
         this.checkRunLimit();
-        const before = manager.open(msg.runId);
-        // Watch the new frames if this socket was not already watching the run.
-        if (before && !this.subs.has(msg.runId)) this.watch(msg.runId, before.lastSeq, false);
+        const from = manager.open(msg.runId)?.lastSeq ?? 0;
         const run = manager.resume(msg.runId);
         this.owned.add(run.id);
         this.reply({ type: 'ack', op: 'resume', runId: run.id, requestId: msg.requestId });
+        // Watching only once resume succeeded (a refused resume leaves no subscription behind); starting
+        // from the log position before it, so the frames resume already emitted follow the ack.
+        if (!this.subs.has(run.id)) this.watch(run.id, from, false);
         return;
       }
       case 'unsubscribe': {
@@ -127,7 +138,15 @@ export class Channel {
     const previous = this.subs.get(runId);
     const sub = this.ctx.manager.subscribe(runId, this.sink, after, undefined, (run) => {
       if (previous) this.ctx.manager.unsubscribe(previous);
-      if (ack) this.reply({ type: 'ack', op: 'subscribe', runId, requestId, lastSeq: run.lastSeq, status: run.status });
+      if (ack)
+        this.reply({
+          type: 'ack',
+          op: 'subscribe',
+          runId,
+          requestId,
+          lastSeq: run.lastSeq,
+          status: run.status,
+        });
     });
     this.subs.set(runId, sub);
   }
@@ -140,12 +159,22 @@ export class Channel {
     }
     const max = this.ctx.config.WS_MAX_RUNS_PER_SOCKET;
     if (running >= max) {
-      throw new AppError('too_many_runs', `This socket already has ${running} running runs (limit ${max}); wait for one to end.`);
+      throw new AppError(
+        'too_many_runs',
+        `This socket already has ${running} running runs (limit ${max}); wait for one to end.`,
+      );
     }
   }
 
   private fail(code: ErrorCode, message: string, requestId?: string, runId?: string): void {
-    const m: RequestErrorMessage = { type: 'error', code, message, retryable: isRetryable(code), requestId, runId };
+    const m: RequestErrorMessage = {
+      type: 'error',
+      code,
+      message,
+      retryable: isRetryable(code),
+      requestId,
+      runId,
+    };
     this.reply(m);
   }
 

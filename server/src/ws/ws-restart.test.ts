@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunFrame } from '@app/shared';
+import { startTestServer, type TestServer } from '../test-support/test-server.js';
+import { eventKeys, getRun, oneTo, seqs, storedFrames, TestWsClient, textOf } from './test-ws-client.js';
+
+describe('a run left running by a server that died', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'es-ws-crash-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('comes back interrupted with its frames and a final `interrupted` frame, and resume completes it', async () => {
+    const crashed = join(dir, 'crashed.db');
+    // Server A streams a slow run; mid-run we take the database file exactly as a crash would leave it
+    // (every batch written, the run still `running`, no shutdown), then stop A.
+    const a = await startTestServer(
+      { BUILTIN_PIECES_PER_SECOND: 150, BUILTIN_FIRST_PIECE_MS: 0 },
+      join(dir, 'a.db'),
+    );
+    let runId: string;
+    let onDisk: string[];
+    let seenOnA: RunFrame[];
+    try {
+      const c = await TestWsClient.connect(a);
+      runId = await c.start('user_0007');
+      await c.framesOf(runId, 1, 'event', 5000);
+      const chunks = c.frames(runId).filter((f) => f.type === 'llm_chunk').length;
+      await c.framesOf(runId, chunks + 4, 'llm_chunk');
+      a.ctx.manager.flushWrites();
+      a.ctx.db.exec(`VACUUM INTO '${crashed}'`);
+      onDisk = a.ctx.runs.framesAfter(runId, 0);
+      seenOnA = [...c.frames(runId)];
+      await c.close();
+    } finally {
+      await a.dispose();
+    }
+    expect(onDisk.length).toBeGreaterThan(20);
+    expect(JSON.parse(onDisk.at(-1)!).type).not.toMatch(/done|cancelled|error/);
+
+    let b: TestServer | undefined;
+    try {
+      b = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 1000, BUILTIN_FIRST_PIECE_MS: 0 }, crashed);
+      const before = await getRun(b, runId);
+      expect(before.status).toBe('interrupted');
+      const k = onDisk.length;
+      expect(before.lastSeq).toBe(k + 1);
+
+      const w = await TestWsClient.connect(b);
+      const ack = await w.request({ type: 'subscribe', runId, after: 0 });
+      expect(ack).toMatchObject({
+        type: 'ack',
+        op: 'subscribe',
+        runId,
+        status: 'interrupted',
+        lastSeq: k + 1,
+      });
+      await w.alive();
+      const kept = w.frames(runId);
+      expect(seqs(kept)).toEqual(oneTo(k + 1));
+      expect(w.rawFrames(runId).slice(0, k)).toEqual(onDisk);
+      // What a client of A saw is the same log.
+      expect(kept.slice(0, Math.min(k, seenOnA.length))).toStrictEqual(seenOnA.slice(0, k));
+      expect(kept[k]).toMatchObject({ type: 'error', code: 'interrupted', retryable: true, seq: k + 1 });
+      expect(before.text).toBe(textOf(kept));
+
+      const resumed = await w.request({ type: 'resume', runId });
+      expect(resumed).toMatchObject({ type: 'ack', op: 'resume', runId });
+      const all = await w.until(
+        () => (w.frames(runId).at(-1)?.type === 'done' ? w.frames(runId) : undefined),
+        10_000,
+        'resumed run done',
+      );
+      expect(seqs(all)).toEqual(oneTo(all.length));
+      // The half line the crash left is settled as cut off (and regenerated), then generation goes on.
+      expect(all[k + 1]).toMatchObject({
+        type: 'progress',
+        stage: 'line_rejected',
+        rejected: { code: 'cut_off' },
+      });
+      expect(all[k + 2]).toMatchObject({ type: 'progress', stage: 'resumed' });
+
+      // The same user, uninterrupted, on the same server.
+      const ref = await w.start('user_0007');
+      await w.settled(ref);
+      const reference = eventKeys(await getRun(b, ref));
+
+      const after = await getRun(b, runId);
+      expect(after.status).toBe('done');
+      expect(after.text).toBe(textOf(all));
+      expect(eventKeys(after)).toEqual(reference);
+      expect(storedFrames(b, runId)).toEqual(w.rawFrames(runId));
+      await w.close();
+    } finally {
+      await b?.dispose();
+    }
+  });
+});

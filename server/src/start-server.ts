@@ -13,6 +13,7 @@ import { UsersRepo } from './db/users-repo.js';
 import { createApp } from './http/app.js';
 import type { AppContext } from './http/context.js';
 import { createLogger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { startBuiltinModel, type BuiltinModel } from './model/index.js';
 import { RunManager } from './runs/run-manager.js';
 import { attachWebSocket } from './ws/attach-websocket.js';
@@ -57,7 +58,12 @@ export async function startServer(
   // Always the real SDK over HTTP, the built-in model included; retries are ours, to report them.
   const llm = new OpenAI({ baseURL, apiKey: config.OPENAI_API_KEY ?? 'builtin', maxRetries: 0 });
   const writer = new FrameWriter(db, config.DB_FLUSH_MS);
-  const manager = new RunManager({ config, users, runs, writer, llm, modelName, log });
+  // Gauges are read at scrape time, by then the WebSocket server below exists.
+  const metrics: Metrics = new Metrics({
+    runningRuns: (): number => manager.running(),
+    webSockets: (): number => ws.clients(),
+  });
+  const manager: RunManager = new RunManager({ config, users, runs, writer, llm, modelName, log, metrics });
   const interrupted = manager.recoverInterrupted();
   if (interrupted > 0)
     log.warn({ interrupted }, 'runs left running by a previous process marked interrupted');
@@ -69,6 +75,7 @@ export async function startServer(
     runs,
     manager,
     log,
+    metrics,
     model: { name: modelName, builtin: builtin !== null, baseURL: builtin ? 'built-in' : baseURL },
   };
   const webDir = config.WEB_BUILD_DIR ?? resolve(REPO_ROOT, 'web/build');

@@ -65,11 +65,23 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
     const t0 = performance.now();
     await next();
     ctx.log.info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - t0) },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - t0),
+      },
       'request',
     );
   });
   app.get('/healthz', (c) => c.text('ok'));
+  app.get('/metrics', async (c) => {
+    if (token && !tokenMatches(tokenOf(c.req.raw.headers, c.req.url), token)) {
+      return errorJson(c, 401, 'unauthorized', 'This server requires a token (Authorization: Bearer …).');
+    }
+    c.header('Content-Type', ctx.metrics.registry.contentType);
+    return c.body(await ctx.metrics.registry.metrics());
+  });
   app.route('/api/v1', api);
   if (opts.webDir) mountStaticUi(app, opts.webDir);
 

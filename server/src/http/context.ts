@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { DB } from '../db/open-database.js';
 import type { RunsRepo } from '../db/runs-repo.js';
 import type { UsersRepo } from '../db/users-repo.js';
+import type { Metrics } from '../metrics.js';
 import type { RunManager } from '../runs/run-manager.js';
 
 /** What every route needs, built once in main and passed down (no module-level singletons). */
@@ -13,6 +14,7 @@ export interface AppContext {
   runs: RunsRepo;
   manager: RunManager;
   log: Logger;
+  metrics: Metrics;
   model: { name: string; builtin: boolean; baseURL: string };
 }
 

@@ -96,6 +96,14 @@ describe('REST API', () => {
     expect((await api('/import', { method: 'POST', body: '' })).status).toBe(400);
   });
 
+  it('exposes Prometheus metrics counting runs by outcome', async () => {
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    expect(text).toMatch(/es_runs_started_total\{kind="start"\} [1-9]/);
+    expect(text).toMatch(/es_runs_settled_total\{status="done"\} [1-9]/);
+    expect(text).toContain('es_runs_running 0');
+    expect(text).toContain('process_resident_memory_bytes');
+  });
+
   it('reports the model in use', async () => {
     const h = (await (await api('/health')).json()) as { model: { name: string; builtin: boolean } };
     expect(h.model).toMatchObject({ name: 'builtin-rules-v1', builtin: true });

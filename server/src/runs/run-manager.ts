@@ -7,6 +7,7 @@ import type { FrameWriter } from '../db/frame-writer.js';
 import type { RunsRepo } from '../db/runs-repo.js';
 import type { UsersRepo } from '../db/users-repo.js';
 import { buildPrompt, type BuiltPrompt } from '../llm/prompt.js';
+import type { Metrics } from '../metrics.js';
 import { executeRun, handle, type AbortReason } from './execute-run.js';
 import { Run } from './run.js';
 import { Subscription, type FrameSink } from './subscription.js';
@@ -19,6 +20,7 @@ export interface RunManagerDeps {
   llm: OpenAI;
   modelName: string;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  metrics?: Metrics;
 }
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -99,7 +101,7 @@ export class RunManager {
       });
     }
     run.emit({ type: 'progress', stage: 'calling', message: '正在调用LLM分析...', percent: 0 });
-    this.execute(run, prompt.messages);
+    this.execute(run, prompt.messages, 'start');
     return run;
   }
 
@@ -143,7 +145,7 @@ export class RunManager {
     run.emit({ type: 'progress', stage: 'resumed', message: '继续生成剩余事件…', percent: run.percent() });
     if (run.text.length > 0 && !run.text.endsWith('\n')) run.chunk('\n');
     const prompt = buildPrompt({ user, behaviours, budgetChars: Number.MAX_SAFE_INTEGER, alreadyProduced });
-    this.execute(run, prompt.messages);
+    this.execute(run, prompt.messages, 'resume');
     return run;
   }
 
@@ -239,14 +241,16 @@ export class RunManager {
     return run;
   }
 
-  private execute(run: Run, messages: BuiltPrompt['messages']): void {
+  private execute(run: Run, messages: BuiltPrompt['messages'], kind: 'start' | 'resume'): void {
     run.persist();
+    this.deps.metrics?.runsStarted.inc({ kind });
     const p = executeRun(run, {
       llm: this.deps.llm,
       config: this.deps.config,
       messages,
       log: this.deps.log,
     }).finally(() => {
+      this.deps.metrics?.runsSettled.inc({ status: run.status });
       this.executing.delete(p);
     });
     this.executing.add(p);

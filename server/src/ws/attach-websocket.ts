@@ -40,7 +40,10 @@ export function originAllowed(req: IncomingMessage, allowed: string[]): boolean 
 }
 
 /** The WebSocket channel on the HTTP server's upgrade event (plain `ws`, noServer). */
-export function attachWebSocket(server: Server, ctx: AppContext): { close(): Promise<void> } {
+export function attachWebSocket(
+  server: Server,
+  ctx: AppContext,
+): { clients(): number; close(): Promise<void> } {
   const { config } = ctx;
   // maxPayload: ws itself closes with 1009 when a message is larger.
   const wss = new WebSocketServer({
@@ -87,6 +90,7 @@ export function attachWebSocket(server: Server, ctx: AppContext): { close(): Pro
   heartbeat?.unref();
 
   return {
+    clients: () => wss.clients.size,
     close: () =>
       new Promise<void>((resolve) => {
         if (heartbeat) clearInterval(heartbeat);

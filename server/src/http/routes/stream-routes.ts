@@ -19,8 +19,12 @@ function streamRun(ctx: AppContext, c: Context<HonoEnv>, runId: string, after: n
     },
     () => sink.open(),
   );
+  ctx.metrics.sseStreams.inc();
   // The run belongs to the server: a client going away only detaches its watcher.
-  res.once('close', () => ctx.manager.unsubscribe(sub));
+  res.once('close', () => {
+    ctx.metrics.sseStreams.dec();
+    ctx.manager.unsubscribe(sub);
+  });
   return RESPONSE_ALREADY_SENT;
 }
 

@@ -1,0 +1,44 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+/** Prometheus metrics of one server instance (own registry, so several servers can share a process). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly runsStarted = new Counter({
+    name: 'es_runs_started_total',
+    help: 'Runs started or resumed.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly runsSettled = new Counter({
+    name: 'es_runs_settled_total',
+    help: 'Run attempts that ended, by final status.',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  readonly sseStreams = new Gauge({
+    name: 'es_sse_streams',
+    help: 'Open SSE responses.',
+    registers: [this.registry],
+  });
+
+  constructor(sources: { runningRuns(): number; webSockets(): number }) {
+    collectDefaultMetrics({ register: this.registry });
+    // Read at scrape time: nothing to update on the hot path.
+    new Gauge({
+      name: 'es_runs_running',
+      help: 'Runs generating now.',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.runningRuns());
+      },
+    });
+    new Gauge({
+      name: 'es_websockets',
+      help: 'Open WebSocket connections.',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.webSockets());
+      },
+    });
+  }
+}

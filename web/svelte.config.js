@@ -7,7 +7,8 @@ const config = {
   preprocess: vitePreprocess(),
   vitePlugin: {
     // Our own components use runes; libraries keep whatever mode they were written in.
-    dynamicCompileOptions: ({ filename }) => (filename.includes('node_modules') ? undefined : { runes: true }),
+    dynamicCompileOptions: ({ filename }) =>
+      filename.includes('node_modules') ? undefined : { runes: true },
   },
   kit: {
     adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),

@@ -80,7 +80,11 @@ export async function send<T>(
   if (!res.ok) {
     if (res.status === 401) for (const cb of unauthorizedListeners) cb();
     const e = (data as Partial<ApiErrorBody> | null)?.error;
-    throw new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `${method} ${path}: HTTP ${res.status}`);
+    throw new ApiError(
+      res.status,
+      e?.code ?? 'http_error',
+      e?.message ?? `${method} ${path}: HTTP ${res.status}`,
+    );
   }
   return data as T;
 }

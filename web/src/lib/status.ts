@@ -6,15 +6,7 @@ import type { MessageKey } from './i18n';
  * board's own states around it: no run yet, waiting in the batch queue, re-attaching to a known run.
  */
 export type PanelStatus =
-  | 'idle'
-  | 'queued'
-  | 'attaching'
-  | 'starting'
-  | 'streaming'
-  | 'done'
-  | 'cancelled'
-  | 'error'
-  | 'interrupted';
+  'idle' | 'queued' | 'attaching' | 'starting' | 'streaming' | 'done' | 'cancelled' | 'error' | 'interrupted';
 
 /** A stored run's status in the panel vocabulary (a stored `running` run is streaming). */
 export const fromRunStatus = (s: RunStatus): PanelStatus => (s === 'running' ? 'streaming' : s);

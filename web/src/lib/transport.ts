@@ -34,21 +34,26 @@ export interface TransportHandlers {
 }
 
 /** Same origin as the page. */
-export const wsUrl = (): string => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`;
+export const wsUrl = (): string =>
+  `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`;
 
-/** WebSocket failures in a row before the page checks whether plain HTTP works (then WS is blocked). */
-const FAILURES_BEFORE_PROBE = 3;
-/** Failures while HTTP is fine before giving up on WebSocket for this page. */
-const FAILURES_WITH_HTTP_UP = 2;
+/** How often, while WebSocket is not (stably) up, the page checks whether plain HTTP works. */
+const PROBE_EVERY_MS = 2000;
 /** A connection that stays up this long proves WebSocket works here. */
 const STABLE_MS = 3000;
+/** HTTP up but no WebSocket for this long means WebSocket is blocked: fall back to SSE. */
+const BLOCKED_AFTER_MS = 4000;
+/** Once WebSocket has worked on this page, wait longer (a restarting server's reconnect backoff). */
+const BLOCKED_AFTER_WORKED_MS = 20_000;
 
 export class WsTransport implements Transport {
   readonly kind = 'ws' as const;
   readonly client: StreamClient;
-  private failures = 0;
-  private failuresWithHttpUp = 0;
+  private stable = false;
+  private worked = false;
+  private httpUpSince: number | null = null;
   private stableTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly prober: ReturnType<typeof setInterval>;
   private readonly offs: (() => void)[] = [];
 
   constructor(
@@ -68,6 +73,7 @@ export class WsTransport implements Transport {
       }),
     );
     on.state(this.client.state);
+    this.prober = setInterval(() => void this.probe(), PROBE_EVERY_MS);
   }
 
   start(userId: string): Promise<string> {
@@ -92,29 +98,40 @@ export class WsTransport implements Transport {
   }
 
   close(): void {
+    clearInterval(this.prober);
     if (this.stableTimer) clearTimeout(this.stableTimer);
     for (const off of this.offs) off();
     this.client.close();
   }
 
+  /** A socket that opens and is cut at once (a proxy refusing WebSocket) does not count as working. */
   private track(state: ConnectionState): void {
-    if (state === 'connected') {
-      if (this.stableTimer) clearTimeout(this.stableTimer);
-      this.stableTimer = setTimeout(() => {
-        this.failures = 0;
-        this.failuresWithHttpUp = 0;
-      }, STABLE_MS);
-      return;
-    }
-    if (state !== 'reconnecting') return;
     if (this.stableTimer) clearTimeout(this.stableTimer);
     this.stableTimer = null;
-    if (++this.failures < FAILURES_BEFORE_PROBE) return;
-    // The server down (restart, network) looks the same from here; only give up if HTTP answers.
-    void this.httpUp().then((up) => {
-      if (!up || this.client.state === 'connected' || this.client.state === 'closed') return;
-      if (++this.failuresWithHttpUp >= FAILURES_WITH_HTTP_UP) this.unavailable();
-    });
+    if (state === 'connected') {
+      this.stableTimer = setTimeout(() => {
+        this.stable = this.worked = true;
+        this.httpUpSince = null;
+      }, STABLE_MS);
+    } else {
+      this.stable = false;
+    }
+  }
+
+  /** While WebSocket is down: is the server reachable over HTTP? Then WebSocket is what is blocked. */
+  private async probe(): Promise<void> {
+    const state = this.client.state;
+    if (this.stable || state === 'closed' || state === 'offline') {
+      this.httpUpSince = null;
+      return;
+    }
+    if (!(await this.httpUp())) {
+      this.httpUpSince = null;
+      return;
+    }
+    this.httpUpSince ??= Date.now();
+    const limit = this.worked ? BLOCKED_AFTER_WORKED_MS : BLOCKED_AFTER_MS;
+    if (!this.stable && Date.now() - this.httpUpSince >= limit) this.unavailable();
   }
 }
 
@@ -139,6 +156,8 @@ export class SseTransport implements Transport {
   }
 
   async watch(runId: string, after: number): Promise<RunStatus | null> {
+    // No frame of an earlier stream of this run may arrive once the caller asked to start over.
+    this.unwatch(runId);
     const status = await this.statusOf(runId);
     this.open(runId, after);
     return status;

@@ -11,6 +11,8 @@ export const MAX_LIVE = 8;
 const STORAGE_KEY = 'es.board.v1';
 /** Frames of a run we do not know yet (its start ack is on the way) are kept this long. */
 const ORPHAN_LIMIT = 5000;
+/** After a reconnect, re-subscribed runs get this long to catch up before their views are checked. */
+const VERIFY_DELAY_MS = 1000;
 
 export interface StatusChange {
   panel: Panel;
@@ -72,6 +74,8 @@ class Board {
   private readonly orphans = new Map<string, RunFrame[]>();
   private readonly statusListeners = new Set<(c: StatusChange) => void>();
   private readonly failureListeners = new Set<(f: ActionFailure) => void>();
+  /** The latest start attempt of each panel, so a stale answer is ignored. */
+  private readonly launches = new WeakMap<Panel, object>();
   private rafHandle = 0;
   private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
   private clock: ReturnType<typeof setInterval> | null = null;
@@ -218,12 +222,17 @@ class Board {
 
   // ---- internals -------------------------------------------------------------------------------
 
-  private handlers(): TransportHandlers {
+  private handlers(kind: Transport['kind']): TransportHandlers {
     return {
       frame: (f) => this.onFrame(f),
       reset: (runId) => this.onReset(runId),
       state: (s) => {
+        const before = this.connection;
         this.connection = s;
+        // A WebSocket reconnect re-subscribes from cursors: check for a crash's lost frames.
+        if (kind === 'ws' && s === 'connected' && (before === 'reconnecting' || before === 'offline')) {
+          setTimeout(() => void this.verifyLiveViews(), VERIFY_DELAY_MS);
+        }
       },
     };
   }
@@ -234,7 +243,7 @@ class Board {
     this.transportKind = 'ws';
     return new WsTransport(
       WS,
-      this.handlers(),
+      this.handlers('ws'),
       () => this.fallBackToSse(),
       () =>
         fetch('/api/v1/health', { cache: 'no-store' }).then(
@@ -246,7 +255,7 @@ class Board {
 
   private createSse(): Transport {
     this.transportKind = 'sse';
-    return new SseTransport(globalThis.EventSource, this.handlers(), (runId) =>
+    return new SseTransport(globalThis.EventSource, this.handlers('sse'), (runId) =>
       api.run(runId).then(
         (d) => d.status,
         () => null,
@@ -268,6 +277,29 @@ class Board {
         p.status = 'idle';
         this.start(p);
       }
+    }
+  }
+
+  /**
+   * After a reconnect, a live view may have diverged from the server's log: a crash loses the last
+   * frames written in the current batch, and the restarted server numbers its `interrupted` frame with a
+   * seq the client has already seen for another frame. When the cursor lands exactly there the
+   * re-subscribe succeeds with nothing to send, so the panel would stream forever. A run that has
+   * settled on the server at or below our last seq is rebuilt from seq 1.
+   */
+  private async verifyLiveViews(): Promise<void> {
+    for (const panel of this.panels) {
+      const { view, runId } = panel;
+      if (!view || !runId || !isLive(view.status)) continue;
+      const stored = await api.run(runId).catch(() => null);
+      // Frames kept coming while we asked: only a view still live with nothing left to receive is stuck.
+      if (!stored || panel.view !== view || !isLive(view.status)) continue;
+      const diverged = stored.status !== 'running' && stored.lastSeq <= view.lastSeq;
+      if (!diverged || this.transport?.kind !== 'ws') continue;
+      panel.view = createRunView(runId);
+      this.dirty.add(panel);
+      this.schedule();
+      this.transport.watch(runId, 0).catch((err: unknown) => this.fail(panel, 'watch', err));
     }
   }
 
@@ -326,17 +358,23 @@ class Board {
     this.detach(panel);
     panel.clear('starting');
     panel.notify = true;
-    panel.liveSince = Date.now();
+    this.now = Date.now();
+    panel.liveSince = this.now;
     const transport = this.transport!;
+    const attempt = {};
+    this.launches.set(panel, attempt);
+    const current = () => this.launches.get(panel) === attempt && this.panels.includes(panel);
     try {
       const runId = await transport.start(panel.userId);
-      if (!this.panels.includes(panel) || panel.status !== 'starting' || panel.runId) {
+      if (!current() || panel.status !== 'starting' || panel.runId) {
         transport.unwatch(runId);
         return;
       }
       this.attach(panel, runId);
       this.save();
     } catch (err) {
+      // A start that died with a replaced transport was already queued again.
+      if (!current() || transport !== this.transport) return;
       if (panel.status === 'starting' && !panel.runId) panel.clear('idle');
       this.fail(panel, 'start', err);
       this.pump();

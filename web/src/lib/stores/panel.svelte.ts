@@ -94,7 +94,10 @@ export class Panel {
 
   /** Elapsed run time at `now`: finished attempts plus the live one. */
   elapsed(now: number): number {
-    return this.durationMs + (this.liveSince !== null && isLive(this.status) ? Math.max(0, now - this.liveSince) : 0);
+    return (
+      this.durationMs +
+      (this.liveSince !== null && isLive(this.status) ? Math.max(0, now - this.liveSince) : 0)
+    );
   }
 
   get label(): string {

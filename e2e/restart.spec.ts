@@ -1,0 +1,62 @@
+import { expect, test } from '@playwright/test';
+import { TestServer } from './server';
+import {
+  eventKeys,
+  expectStatus,
+  panelEvents,
+  panelOf,
+  panelText,
+  runIdOf,
+  startBatch,
+  waitForText,
+} from './helpers';
+
+let server: TestServer;
+
+test.beforeAll(async () => {
+  server = await TestServer.create();
+  await server.start();
+});
+
+test.afterAll(async () => {
+  await server?.dispose();
+});
+
+test('a server crash mid-stream leaves interrupted panels with their text; one click resumes each', async ({
+  page,
+}) => {
+  const users = ['user_0010', 'user_0011', 'user_0012'];
+  await page.goto(server.url);
+  await startBatch(page, users);
+  for (const u of users) await waitForText(page, u, 150);
+  const runIds = Object.fromEntries(await Promise.all(users.map(async (u) => [u, await runIdOf(page, u)])));
+
+  await server.stop('SIGKILL');
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', /reconnecting|offline/, {
+    timeout: 15_000,
+  });
+  await server.start();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected', {
+    timeout: 30_000,
+  });
+
+  for (const u of users) {
+    await expectStatus(page, u, 'interrupted', 30_000);
+    await expect(panelOf(page, u)).toHaveAttribute('data-run-id', runIds[u]!);
+    const stored = await server.run(runIds[u]!);
+    expect(stored.status).toBe('interrupted');
+    // Text intact: what the panel shows is exactly what the server kept.
+    expect(stored.text.length).toBeGreaterThan(0);
+    await expect.poll(() => panelText(page, u), { timeout: 10_000 }).toBe(stored.text);
+  }
+  await expect(page.locator('[data-testid="toast"][data-kind="warning"]').first()).toBeVisible();
+
+  for (const u of users) await panelOf(page, u).getByTestId('btn-resume').click();
+  for (const u of users) await expectStatus(page, u, 'done', 90_000);
+  for (const u of users) {
+    const stored = await server.run(runIds[u]!);
+    expect(stored.status).toBe('done');
+    expect(await panelText(page, u)).toBe(stored.text);
+    expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
+  }
+});

@@ -39,6 +39,19 @@ test('three users stream side by side and end equal to the stored runs', async (
   for (const u of users) await waitForText(page, u, 80);
   await page.screenshot({ path: `${SHOTS}/board-streaming.png`, fullPage: false });
 
+  // Scrolling up stops following the live text; "jump to live" brings it back.
+  const first = panelOf(page, users[0]!);
+  const text = first.getByTestId('panel-text');
+  await waitForText(page, users[0]!, 450);
+  await text.evaluate((el) => el.scrollTo({ top: 0 }));
+  await expect(first.getByTestId('jump-live')).toBeVisible();
+  const length = (await panelText(page, users[0]!)).length;
+  await expect.poll(async () => (await panelText(page, users[0]!)).length).toBeGreaterThan(length + 20);
+  expect(await text.evaluate((el) => el.scrollTop)).toBe(0);
+  await first.getByTestId('jump-live').click();
+  await expect(first.getByTestId('jump-live')).toBeHidden();
+  expect(await text.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(8);
+
   for (const u of users) await expectStatus(page, u, 'done', 90_000);
   for (const u of users) {
     const runId = await runIdOf(page, u);

@@ -75,7 +75,10 @@ export class TestServer {
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${this.log}`);
       try {
-        const res = await fetch(`${this.url}/api/v1/health`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${this.url}/api/v1/health`, {
+          headers: this.authHeaders(),
+          signal: AbortSignal.timeout(1000),
+        });
         if (res.ok) return;
       } catch {
         // not listening yet
@@ -109,8 +112,17 @@ export class TestServer {
     return this.log;
   }
 
+  /** Bearer token when the server was started with API_TOKEN. */
+  authHeaders(): Record<string, string> {
+    return this.env.API_TOKEN ? { authorization: `Bearer ${this.env.API_TOKEN}` } : {};
+  }
+
   async json<T>(path: string, init?: RequestInit): Promise<T> {
-    const res = await fetch(`${this.url}/api/v1${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${this.url}/api/v1${path}`, {
+      ...init,
+      headers: { ...this.authHeaders(), ...(init?.headers as Record<string, string> | undefined) },
+      signal: AbortSignal.timeout(10_000),
+    });
     if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   }

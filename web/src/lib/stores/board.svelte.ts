@@ -87,10 +87,8 @@ class Board {
     this.columns = Number.isInteger(saved.columns) ? saved.columns : 0;
     this.concurrency = Math.min(MAX_LIVE, Math.max(1, Number(saved.concurrency) || 4));
     this.transport = this.createTransport();
-    const seen = new Set<string>();
     for (const s of saved.panels) {
-      if (seen.has(s.userId)) continue;
-      seen.add(s.userId);
+      if (this.panelOf(s.userId)) continue;
       const panel = new Panel(s.userId, s.name ?? null);
       this.panels.push(panel);
       if (s.runId) void this.watchExisting(panel, s.runId);
@@ -246,8 +244,9 @@ class Board {
       this.handlers('ws'),
       () => this.fallBackToSse(),
       () =>
+        // 401 is not "WebSocket blocked": the token prompt shows and the page reloads with the cookie.
         fetch('/api/v1/health', { cache: 'no-store' }).then(
-          (r) => r.ok || r.status === 401,
+          (r) => r.ok,
           () => false,
         ),
     );

@@ -60,3 +60,33 @@ test('a server crash mid-stream leaves interrupted panels with their text; one c
     expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
   }
 });
+
+test('the same over SSE (no WebSocket): after the crash the panels settle as interrupted and resume', async ({
+  page,
+}) => {
+  await page.addInitScript(() => {
+    // @ts-expect-error: a browser without WebSocket
+    delete window.WebSocket;
+  });
+  const users = ['user_0013', 'user_0014'];
+  await page.goto(server.url);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-transport', 'sse');
+  await startBatch(page, users);
+  for (const u of users) await waitForText(page, u, 150);
+  const runIds = Object.fromEntries(await Promise.all(users.map(async (u) => [u, await runIdOf(page, u)])));
+
+  await server.stop('SIGKILL');
+  await server.start();
+  for (const u of users) {
+    await expectStatus(page, u, 'interrupted', 30_000);
+    const stored = await server.run(runIds[u]!);
+    await expect.poll(() => panelText(page, u), { timeout: 10_000 }).toBe(stored.text);
+  }
+  for (const u of users) await panelOf(page, u).getByTestId('btn-resume').click();
+  for (const u of users) await expectStatus(page, u, 'done', 90_000);
+  for (const u of users) {
+    const stored = await server.run(runIds[u]!);
+    expect(await panelText(page, u)).toBe(stored.text);
+    expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
+  }
+});

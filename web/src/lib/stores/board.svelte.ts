@@ -13,6 +13,8 @@ const STORAGE_KEY = 'es.board.v1';
 const ORPHAN_LIMIT = 5000;
 /** After a reconnect, re-subscribed runs get this long to catch up before their views are checked. */
 const VERIFY_DELAY_MS = 1000;
+/** A live panel without a frame for this long is checked against the server. */
+const QUIET_MS = 5000;
 
 export interface StatusChange {
   panel: Panel;
@@ -74,6 +76,10 @@ class Board {
   private readonly orphans = new Map<string, RunFrame[]>();
   private readonly statusListeners = new Set<(c: StatusChange) => void>();
   private readonly failureListeners = new Set<(f: ActionFailure) => void>();
+  /** When each panel last got a frame (for the quiet check). */
+  private readonly lastFrameAt = new WeakMap<Panel, number>();
+  /** Panels whose view is being checked against the server. */
+  private readonly verifying = new WeakSet<Panel>();
   /** The latest start attempt of each panel, so a stale answer is ignored. */
   private readonly launches = new WeakMap<Panel, object>();
   private rafHandle = 0;
@@ -94,9 +100,7 @@ class Board {
       if (s.runId) void this.watchExisting(panel, s.runId);
       if (s.queued) this.enqueue(panel, s.queued);
     }
-    this.clock = setInterval(() => {
-      if (this.panels.some((p) => isLive(p.status))) this.now = Date.now();
-    }, 1000);
+    this.clock = setInterval(() => this.tick(), 1000);
     this.pump();
   }
 
@@ -229,7 +233,7 @@ class Board {
         this.connection = s;
         // A WebSocket reconnect re-subscribes from cursors: check for a crash's lost frames.
         if (kind === 'ws' && s === 'connected' && (before === 'reconnecting' || before === 'offline')) {
-          setTimeout(() => void this.verifyLiveViews(), VERIFY_DELAY_MS);
+          setTimeout(() => this.verifyAll(), VERIFY_DELAY_MS);
         }
       },
     };
@@ -280,25 +284,45 @@ class Board {
   }
 
   /**
-   * After a reconnect, a live view may have diverged from the server's log: a crash loses the last
-   * frames written in the current batch, and the restarted server numbers its `interrupted` frame with a
-   * seq the client has already seen for another frame. When the cursor lands exactly there the
-   * re-subscribe succeeds with nothing to send, so the panel would stream forever. A run that has
-   * settled on the server at or below our last seq is rebuilt from seq 1.
+   * A live view may have diverged from the server's log: a crash loses the last frames written in the
+   * current batch, and the restarted server numbers its `interrupted` frame with a seq the client has
+   * already seen for another frame. When a cursor lands exactly there, the re-subscribe (or the SSE
+   * replay) has nothing new to send and the panel would stream forever. A run that has settled on the
+   * server at or below our last seq is rebuilt from seq 1. Checked after every WebSocket reconnect and
+   * whenever a live panel has been silent for a while (SSE reconnects on its own, unseen).
    */
-  private async verifyLiveViews(): Promise<void> {
-    for (const panel of this.panels) {
-      const { view, runId } = panel;
-      if (!view || !runId || !isLive(view.status)) continue;
+  private async verify(panel: Panel): Promise<void> {
+    const { view, runId } = panel;
+    if (!view || !runId || !isLive(view.status) || this.verifying.has(panel)) return;
+    this.verifying.add(panel);
+    try {
       const stored = await api.run(runId).catch(() => null);
       // Frames kept coming while we asked: only a view still live with nothing left to receive is stuck.
-      if (!stored || panel.view !== view || !isLive(view.status)) continue;
-      const diverged = stored.status !== 'running' && stored.lastSeq <= view.lastSeq;
-      if (!diverged || this.transport?.kind !== 'ws') continue;
+      if (!stored || panel.view !== view || !isLive(view.status) || !this.transport) return;
+      if (stored.status === 'running' || stored.lastSeq > view.lastSeq) return;
       panel.view = createRunView(runId);
       this.dirty.add(panel);
       this.schedule();
-      this.transport.watch(runId, 0).catch((err: unknown) => this.fail(panel, 'watch', err));
+      await this.transport.watch(runId, 0).catch((err: unknown) => this.fail(panel, 'watch', err));
+    } finally {
+      this.verifying.delete(panel);
+    }
+  }
+
+  private verifyAll(): void {
+    for (const panel of this.panels) void this.verify(panel);
+  }
+
+  /** Once a second: the elapsed clocks, and a look at live panels that went quiet. */
+  private tick(): void {
+    const now = Date.now();
+    if (this.panels.some((p) => isLive(p.status))) this.now = now;
+    for (const panel of this.panels) {
+      const last = this.lastFrameAt.get(panel) ?? now;
+      if (isLive(panel.status) && now - last > QUIET_MS) {
+        this.lastFrameAt.set(panel, now);
+        void this.verify(panel);
+      }
     }
   }
 
@@ -339,6 +363,7 @@ class Board {
     panel.runId = runId;
     panel.view = createRunView(runId);
     this.byRun.set(runId, panel);
+    this.lastFrameAt.set(panel, Date.now());
     const early = this.orphans.get(runId);
     this.orphans.delete(runId);
     if (early) for (const f of early) this.onFrame(f);
@@ -429,6 +454,7 @@ class Board {
       return;
     }
     if (applyFrame(panel.view, f)) {
+      this.lastFrameAt.set(panel, Date.now());
       this.dirty.add(panel);
       this.schedule();
     }

@@ -128,6 +128,7 @@ const zh = {
 } as const;
 
 export type MessageKey = keyof typeof zh;
+export const MESSAGE_KEYS = Object.keys(zh) as MessageKey[];
 
 const en: Record<MessageKey, string> = {
   'app.title': 'Event Extraction Board',

@@ -1,14 +1,14 @@
 import type { RunFrame } from '@app/shared';
 import { applyFrame, createRunView, type ConnectionState, type WebSocketCtor } from '@app/shared/client';
 import { api, ApiError } from '../api';
-import { loadJson, saveJson } from '../persist';
+import { RunQueue } from '../run-queue';
+import { loadBoard, saveBoard, type SavedBoard } from '../saved-board';
 import { isLive, isSettled, type PanelStatus } from '../status';
 import { SseTransport, WsTransport, type Transport, type TransportHandlers } from '../transport';
 import { Panel } from './panel.svelte';
 
 /** The server's default per-socket limit of running runs (WS_MAX_RUNS_PER_SOCKET). */
 export const MAX_LIVE = 8;
-const STORAGE_KEY = 'es.board.v1';
 /** Frames of a run we do not know yet (its start ack is on the way) are kept this long. */
 const ORPHAN_LIMIT = 5000;
 /** After a reconnect, re-subscribed runs get this long to catch up before their views are checked. */
@@ -29,26 +29,6 @@ export interface ActionFailure {
   action: 'start' | 'cancel' | 'resume' | 'watch';
   message: string;
 }
-
-interface SavedPanel {
-  userId: string;
-  name: string | null;
-  runId: string | null;
-  /** Concurrency limit of the batch it waits in; absent when not queued. */
-  queued?: number;
-}
-
-interface SavedBoard {
-  panels: SavedPanel[];
-  columns: number;
-  concurrency: number;
-}
-
-const isSavedBoard = (v: unknown): v is SavedBoard =>
-  typeof v === 'object' &&
-  v !== null &&
-  Array.isArray((v as SavedBoard).panels) &&
-  (v as SavedBoard).panels.every((p) => typeof p?.userId === 'string');
 
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -72,7 +52,7 @@ class Board {
   private transport: Transport | null = null;
   private readonly byRun = new Map<string, Panel>();
   private readonly dirty = new Set<Panel>();
-  private queue: { panel: Panel; limit: number }[] = [];
+  private readonly queue = new RunQueue<Panel>();
   private readonly orphans = new Map<string, RunFrame[]>();
   private readonly statusListeners = new Set<(c: StatusChange) => void>();
   private readonly failureListeners = new Set<(f: ActionFailure) => void>();
@@ -89,7 +69,7 @@ class Board {
   /** Connects and re-attaches the saved board. Idempotent. */
   init(): void {
     if (this.transport) return;
-    const saved = loadJson<SavedBoard>(STORAGE_KEY, { panels: [], columns: 0, concurrency: 4 }, isSavedBoard);
+    const saved = loadBoard();
     this.columns = Number.isInteger(saved.columns) ? saved.columns : 0;
     this.concurrency = Math.min(MAX_LIVE, Math.max(1, Number(saved.concurrency) || 4));
     this.transport = this.createTransport();
@@ -156,7 +136,7 @@ class Board {
   /** Starts (or regenerates) one panel's run now, unless the server's per-connection limit is reached. */
   start(panel: Panel): void {
     if (isLive(panel.status) || panel.status === 'queued') return;
-    this.queue.unshift({ panel, limit: MAX_LIVE });
+    this.queue.add(panel, MAX_LIVE, true);
     panel.status = 'queued';
     this.pump();
     this.save();
@@ -406,15 +386,13 @@ class Board {
   }
 
   private enqueue(panel: Panel, limit: number): void {
-    if (this.queue.some((q) => q.panel === panel)) return;
-    this.queue.push({ panel, limit });
+    if (this.queue.has(panel)) return;
+    this.queue.add(panel, limit);
     panel.status = 'queued';
   }
 
   private dequeue(panel: Panel): void {
-    const before = this.queue.length;
-    this.queue = this.queue.filter((q) => q.panel !== panel);
-    if (this.queue.length === before) return;
+    if (!this.queue.remove(panel)) return;
     panel.queuePos = 0;
     panel.status = panel.view ? panel.view.status : 'idle';
     this.renumber();
@@ -423,16 +401,7 @@ class Board {
 
   /** Starts queued panels while there is room under their limit. */
   private pump(): void {
-    let live = this.liveCount;
-    const waiting: { panel: Panel; limit: number }[] = [];
-    const launch: Panel[] = [];
-    for (const item of this.queue) {
-      if (live < item.limit) {
-        live++;
-        launch.push(item.panel);
-      } else waiting.push(item);
-    }
-    this.queue = waiting;
+    const launch = this.queue.take(this.liveCount);
     this.renumber();
     for (const panel of launch) {
       panel.queuePos = 0;
@@ -442,7 +411,7 @@ class Board {
   }
 
   private renumber(): void {
-    this.queue.forEach((q, i) => (q.panel.queuePos = i + 1));
+    this.queue.each((panel, position) => (panel.queuePos = position));
   }
 
   private onFrame(f: RunFrame): void {
@@ -503,18 +472,15 @@ class Board {
   }
 
   private save(): void {
-    const queued = new Map(this.queue.map((q) => [q.panel, q.limit]));
     const data: SavedBoard = {
-      panels: this.panels.map((p) => ({
-        userId: p.userId,
-        name: p.name,
-        runId: p.runId,
-        ...(queued.has(p) ? { queued: queued.get(p) } : {}),
-      })),
+      panels: this.panels.map((p) => {
+        const queued = this.queue.limitOf(p);
+        return { userId: p.userId, name: p.name, runId: p.runId, ...(queued ? { queued } : {}) };
+      }),
       columns: this.columns,
       concurrency: this.concurrency,
     };
-    saveJson(STORAGE_KEY, data);
+    saveBoard(data);
   }
 }
 

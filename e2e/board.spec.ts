@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect, test, type WebSocketRoute } from '@playwright/test';
 import { TestServer } from './server';
 import {
   eventFacts,
@@ -118,6 +118,35 @@ test('a reload mid-stream re-attaches every panel without duplicated or missing 
   for (const u of users) await expectStatus(page, u, 'done', 90_000);
   for (const u of users) {
     const stored = await server.run(runIds[u]!);
+    expect(await panelText(page, u)).toBe(stored.text);
+    expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
+  }
+});
+
+test('a dropped connection mid-stream: reconnects, re-subscribes from the last seq, nothing lost or doubled', async ({
+  page,
+}) => {
+  // Every socket goes through a proxy the test can cut, like a flaky network would.
+  const open: WebSocketRoute[] = [];
+  await page.routeWebSocket(/\/api\/v1\/ws$/, (ws) => {
+    ws.connectToServer();
+    open.push(ws);
+  });
+  const users = ['user_0017', 'user_0018', 'user_0019'];
+  await page.goto(server.url);
+  await startBatch(page, users);
+  for (const u of users) await waitForText(page, u, 120);
+
+  await open.at(-1)!.close({ code: 1006, reason: 'network drop' });
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected', {
+    timeout: 15_000,
+  });
+  expect(open.length).toBeGreaterThanOrEqual(2);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-transport', 'ws');
+
+  for (const u of users) await expectStatus(page, u, 'done', 90_000);
+  for (const u of users) {
+    const stored = await server.run(await runIdOf(page, u));
     expect(await panelText(page, u)).toBe(stored.text);
     expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
   }

@@ -13,6 +13,8 @@ export const MAX_LIVE = 8;
 const ORPHAN_LIMIT = 5000;
 /** After a reconnect, re-subscribed runs get this long to catch up before their views are checked. */
 const VERIFY_DELAY_MS = 1000;
+/** A watch that found no connection is tried again after this long. */
+const WATCH_RETRY_MS = 3000;
 /** A live panel without a frame for this long is checked against the server. */
 const QUIET_MS = 5000;
 
@@ -241,7 +243,10 @@ class Board {
     return new SseTransport(globalThis.EventSource, this.handlers('sse'), (runId) =>
       api.run(runId).then(
         (d) => d.status,
-        () => null,
+        (err: unknown) => {
+          if (err instanceof ApiError && err.code === 'run_not_found') throw err;
+          return null;
+        },
       ),
     );
   }
@@ -328,10 +333,19 @@ class Board {
       }
     } catch (err) {
       if (panel.runId !== runId) return;
-      if (err instanceof Error && 'code' in err && err.code === 'run_not_found') {
+      const code = err instanceof Error && 'code' in err ? err.code : null;
+      if (code === 'run_not_found') {
+        // The server no longer knows the run (another database): the panel starts afresh.
         this.detach(panel);
         panel.clear('idle');
         this.save();
+      } else if (code === 'timeout' || code === 'disconnected' || code === 'closed') {
+        // No connection yet (server restarting, transport replaced): try again while still wanted.
+        setTimeout(() => {
+          if (panel.runId === runId && panel.status === 'attaching' && this.panels.includes(panel)) {
+            void this.watchExisting(panel, runId);
+          }
+        }, WATCH_RETRY_MS);
       } else {
         this.fail(panel, 'watch', err);
       }

@@ -127,7 +127,8 @@ class Board {
 
   /** Starts the users' runs, at most `concurrency` at once; the rest wait in the queue. */
   startBatch(users: { id: string; name: string | null }[], concurrency = this.concurrency): void {
-    this.concurrency = Math.min(MAX_LIVE, Math.max(1, Math.floor(concurrency)));
+    if (Number.isFinite(concurrency))
+      this.concurrency = Math.min(MAX_LIVE, Math.max(1, Math.floor(concurrency)));
     for (const panel of this.add(users)) {
       if (!isLive(panel.status) && panel.status !== 'queued') this.enqueue(panel, this.concurrency);
     }

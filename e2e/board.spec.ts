@@ -36,7 +36,8 @@ test('three users stream side by side and end equal to the stored runs', async (
 
   // All three stream at once.
   for (const u of users) await expectStatus(page, u, 'streaming', 20_000);
-  for (const u of users) await waitForText(page, u, 80);
+  // Mid-stream: text flowing, the first events parsed, progress moving.
+  for (const u of users) await waitForText(page, u, 350);
   await page.screenshot({ path: `${SHOTS}/board-streaming.png`, fullPage: false });
 
   // Scrolling up stops following the live text; "jump to live" brings it back.

@@ -75,6 +75,11 @@ describe('seed SSE endpoint', () => {
     }
     const viaQuery = await readSse(`${s.url}/api/v1/runs/${runId}/stream?after=${n - 3}`);
     expect(viaQuery.frames.map((f) => f.frame)).toEqual(full.slice(n - 3));
+    // EventSource reconnects to the same URL with a newer Last-Event-ID: the header wins.
+    const reconnect = await readSse(`${s.url}/api/v1/runs/${runId}/stream?after=2`, {
+      headers: { 'Last-Event-ID': String(n - 2) },
+    });
+    expect(reconnect.frames.map((f) => f.frame)).toEqual(full.slice(n - 2));
     // Nothing left on a finished run: 204, so EventSource stops reconnecting.
     const end = await fetch(`${s.url}/api/v1/runs/${runId}/stream`, {
       headers: { 'Last-Event-ID': String(n) },

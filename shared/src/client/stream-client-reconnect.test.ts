@@ -178,4 +178,41 @@ describe('a server that lost frames the client saw (crash before flush)', () => 
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('ends the log exactly at the client cursor with a frame the client never got: reset and replay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'es-client-'));
+    const dbPath = join(dir, 'test.db');
+    let server = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 40, BUILTIN_FIRST_PIECE_MS: 0 }, dbPath);
+    const c = new StreamClient({
+      url: wsUrl(server.url),
+      WebSocket: recordingWebSocket().Ctor,
+      backoff: fastRetry,
+    });
+    try {
+      const rec = recordFrames(c);
+      const resets: string[] = [];
+      c.onReset((id) => resets.push(id));
+      const runId = await c.start('user_0007');
+      await rec.waitFor((f) => f.type === 'llm_chunk' && f.seq > 10, 5000, 'some pieces');
+      const port = server.port;
+      await server.close();
+      const cursor = c.lastSeq(runId);
+      // As after a crash: the stored log ends one frame before what the client saw, and the run is running.
+      const db = new Database(dbPath);
+      db.prepare('DELETE FROM run_frames WHERE run_id = ? AND seq >= ?').run(runId, cursor);
+      db.prepare(`UPDATE runs SET status = 'running', last_seq = ? WHERE id = ?`).run(cursor - 1, runId);
+      db.close();
+      server = await startTestServer({ PORT: port }, dbPath);
+      await deadline(new Promise<void>((ok) => c.onReset(() => ok())), 5000, 'the reset');
+      await rec.waitFor((f) => f.type === 'error' && f.code === 'interrupted', 5000, 'the interrupted frame');
+      expect(resets).toEqual([runId]);
+      const replay = rec.of(runId).slice(rec.of(runId).findIndex((f, i) => i > 0 && f.seq === 1));
+      expect(seqsOf(replay)).toEqual(oneToN(cursor));
+      expect(replay.at(-1)).toMatchObject({ type: 'error', code: 'interrupted' });
+    } finally {
+      c.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

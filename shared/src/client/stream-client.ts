@@ -1,5 +1,5 @@
 import type { RunStatus } from '../domain.js';
-import type { RunFrame } from '../frames.js';
+import { isTerminalFrame, type RunFrame } from '../frames.js';
 import type { ClientMessage, RequestErrorMessage } from '../ws-protocol.js';
 import { ChannelCore } from './channel-core.js';
 import { Listeners } from './listeners.js';
@@ -18,6 +18,8 @@ interface Watch {
   cursor: number | null;
   /** A subscribe is in flight: frames wait for its ack, since the new subscription resends them. */
   subscribing: boolean;
+  /** Seq of the last terminal frame delivered (0 when none): tells a rewritten log tail apart. */
+  terminalSeq: number;
 }
 
 /**
@@ -54,7 +56,8 @@ export class StreamClient extends ChannelCore {
       false,
       (a) => {
         // Synchronously: the run's frames follow the ack before any promise callback runs.
-        if (a && !this.watched.has(a.runId)) this.watched.set(a.runId, { cursor: 0, subscribing: false });
+        if (a && !this.watched.has(a.runId))
+          this.watched.set(a.runId, { cursor: 0, subscribing: false, terminalSeq: 0 });
       },
     );
     return ack.runId;
@@ -66,7 +69,11 @@ export class StreamClient extends ChannelCore {
    */
   async watch(runId: string, after?: number): Promise<WatchInfo> {
     const prev = this.watched.get(runId);
-    const w: Watch = { cursor: after ?? prev?.cursor ?? 0, subscribing: false };
+    const w: Watch = {
+      cursor: after ?? prev?.cursor ?? 0,
+      subscribing: false,
+      terminalSeq: after === undefined ? (prev?.terminalSeq ?? 0) : 0,
+    };
     this.watched.set(runId, w);
     const ack = await this.subscribe(runId, w, () => {
       if (this.watched.get(runId) !== w) return;
@@ -90,7 +97,7 @@ export class StreamClient extends ChannelCore {
   /** Continues a cancelled, interrupted or retryably failed run; the run is watched if it was not. */
   async resume(runId: string): Promise<void> {
     // The server sends the first resumed frames before the ack, so the watch must exist already.
-    const w: Watch = this.watched.get(runId) ?? { cursor: null, subscribing: false };
+    const w: Watch = this.watched.get(runId) ?? { cursor: null, subscribing: false, terminalSeq: 0 };
     this.watched.set(runId, w);
     await this.request(
       (requestId) => ({ type: 'resume', runId, requestId }),
@@ -121,30 +128,49 @@ export class StreamClient extends ChannelCore {
     const w = this.watched.get(f.runId);
     if (!w || w.subscribing || (w.cursor !== null && f.seq <= w.cursor)) return;
     w.cursor = f.seq;
+    if (isTerminalFrame(f)) w.terminalSeq = f.seq;
     this.frames.emit(f);
   }
 
   /** Re-subscribes after a reconnect; `invalid_cursor` restarts the run from 0 (see the class doc). */
   private resubscribe(runId: string, w: Watch): void {
-    this.subscribe(runId, w, (err, reply) => {
-      if (reply) this.requestErrors.emit(reply);
-      if (this.watched.get(runId) !== w) return;
-      if (err.code === 'invalid_cursor') {
-        this.resets.emit(runId);
-        w.cursor = 0;
-        this.resubscribe(runId, w);
-      } else if (err.code === 'timeout') {
-        this.conn.reconnect('a re-subscribe went unanswered');
-      } else if (err.code !== 'closed') {
-        this.watched.delete(runId);
-      }
-    }).catch(() => {}); // handled by the callback above
+    const restart = () => {
+      this.resets.emit(runId);
+      w.cursor = 0;
+      w.terminalSeq = 0;
+      this.resubscribe(runId, w);
+    };
+    const cursor = w.cursor ?? 0;
+    const onAck = (ack: { lastSeq?: number; status?: string }) => {
+      // A crash can lose frames we saw; the restarted server then ends the log at or below our cursor
+      // with a terminal frame we never got. Our tail is not the server's: start again from 0.
+      const last = ack.lastSeq ?? 0;
+      if (ack.status && ack.status !== 'running' && last > 0 && last <= cursor && w.terminalSeq !== last)
+        restart();
+    };
+    this.subscribe(
+      runId,
+      w,
+      (err, reply) => {
+        if (reply) this.requestErrors.emit(reply);
+        if (this.watched.get(runId) !== w) return;
+        if (err.code === 'invalid_cursor') {
+          restart();
+        } else if (err.code === 'timeout') {
+          this.conn.reconnect('a re-subscribe went unanswered');
+        } else if (err.code !== 'closed') {
+          this.watched.delete(runId);
+        }
+      },
+      onAck,
+    ).catch(() => {}); // handled by the callback above
   }
 
   private subscribe(
     runId: string,
     w: Watch,
     failed: (err: ClientError, reply?: RequestErrorMessage) => void,
+    acked?: (ack: { lastSeq?: number; status?: string }) => void,
   ) {
     w.subscribing = true;
     const build = (requestId: string): ClientMessage => ({
@@ -156,6 +182,7 @@ export class StreamClient extends ChannelCore {
     return this.request(build, true, (ack, err, reply) => {
       w.subscribing = false; // synchronously: the new subscription's frames follow the ack at once
       if (!ack && err) failed(err, reply);
+      else if (ack && acked) acked(ack);
     });
   }
 }

@@ -29,7 +29,8 @@ function streamRun(ctx: AppContext, c: Context<HonoEnv>, runId: string, after: n
 }
 
 function parseCursor(c: Context): number {
-  const raw = c.req.query('after') ?? c.req.header('last-event-id');
+  // Last-Event-ID first: on a reconnect EventSource sends it, newer than the ?after= in its URL.
+  const raw = c.req.header('last-event-id') ?? c.req.query('after');
   if (raw === undefined || raw === '') return 0;
   if (!/^\d{1,15}$/.test(raw.trim())) {
     throw new AppError(

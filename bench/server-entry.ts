@@ -1,0 +1,47 @@
+/**
+ * The server under test in its own process: the real startServer(), with the bench model upstream,
+ * demo users (user_0001…user_0060), and a fresh database the orchestrator passes in and removes.
+ * Over IPC it answers `memory` (after a full GC when started with --expose-gc) and `loop` (event-loop
+ * delay since the last ask, ms).
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { startServer } from '../server/src/start-server.js';
+import { serveIpc } from './procs.js';
+
+// How long the event loop was held up: every piece waiting behind a long task shows up here.
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+
+const s = await startServer({
+  env: {},
+  overrides: {
+    PORT: 0,
+    OPENAI_BASE_URL: process.env.BENCH_MODEL_URL,
+    LLM_MODEL: 'bench',
+    DATABASE_PATH: process.env.BENCH_DATABASE_PATH,
+    DEMO_DATA: 'on',
+    LOG_LEVEL: 'warn',
+    WEB_BUILD_DIR: '/nonexistent',
+  },
+});
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  void s.close().finally(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+serveIpc((m) => {
+  if (m.cmd === 'memory') {
+    (globalThis as { gc?: () => void }).gc?.();
+    const u = process.memoryUsage();
+    return { rss: u.rss / 2 ** 20, heapUsed: u.heapUsed / 2 ** 20, external: u.external / 2 ** 20 };
+  }
+  if (m.cmd === 'loop') {
+    const r = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+    loop.reset();
+    return r;
+  }
+  throw new Error(`unknown command ${String(m.cmd)}`);
+}, stop);
+process.send!({ ready: true, url: s.url });

@@ -13,17 +13,14 @@ export interface RunPatch {
   errorCode: string | null;
   errorMessage: string | null;
   finished: boolean;
+  /** The whole text, when finished. While a run streams its text lives in its frames, not the row. */
+  text: string | null;
 }
 
 /** A run whose current counters the writer reads at flush time. */
 export interface PatchSource {
   readonly id: string;
   snapshot(): RunPatch;
-}
-
-interface PendingRun {
-  textDelta: string;
-  source: PatchSource;
 }
 
 /**
@@ -34,7 +31,7 @@ export class FrameWriter {
   private frames: [string, number, string, string][] = [];
   private events: ExtractedEvent[] = [];
   private rejected: [string, RejectedLine][] = [];
-  private runs = new Map<string, PendingRun>();
+  private runs = new Map<string, PatchSource>();
   private timer: NodeJS.Timeout | null = null;
   private readonly insertFrame;
   private readonly insertEvent;
@@ -55,7 +52,8 @@ export class FrameWriter {
       'INSERT OR REPLACE INTO rejected_lines (run_id, line_no, text, code, reason) VALUES (?, ?, ?, ?, ?)',
     );
     this.updateRun = db.prepare(
-      `UPDATE runs SET text = text || @textDelta, last_seq = @lastSeq, event_count = @eventCount,
+      // Rewriting a growing text column per flush would dirty every run's overflow pages each tick.
+      `UPDATE runs SET text = CASE WHEN @finished THEN @text ELSE text END, last_seq = @lastSeq, event_count = @eventCount,
          rejected_count = @rejectedCount, pieces = @pieces, duration_ms = @durationMs, status = @status,
          prompt_tokens = @promptTokens, completion_tokens = @completionTokens, usage_estimated = @estimated,
          error_code = @errorCode, error_message = @errorMessage, updated_at = @now,
@@ -65,10 +63,9 @@ export class FrameWriter {
     this.writeAll = db.transaction(() => this.writePending());
   }
 
-  frame(run: PatchSource, seq: number, type: string, json: string, textDelta?: string): void {
+  frame(run: PatchSource, seq: number, type: string, json: string): void {
     this.frames.push([run.id, seq, type, json]);
-    const p = this.pending(run);
-    if (textDelta) p.textDelta += textDelta;
+    this.pending(run);
   }
 
   event(e: ExtractedEvent): void {
@@ -92,13 +89,11 @@ export class FrameWriter {
     this.writeAll();
   }
 
-  private pending(run: PatchSource): PendingRun {
-    let p = this.runs.get(run.id);
-    if (!p) {
-      this.runs.set(run.id, (p = { textDelta: '', source: run }));
+  private pending(run: PatchSource): void {
+    if (!this.runs.has(run.id)) {
+      this.runs.set(run.id, run);
       this.schedule();
     }
-    return p;
   }
 
   private schedule(): void {
@@ -129,15 +124,15 @@ export class FrameWriter {
     }
     for (const [runId, l] of rejected) this.insertRejected.run(runId, l.lineNo, l.text, l.code, l.reason);
     const now = new Date().toISOString();
-    for (const [id, p] of runs) {
-      const patch = p.source.snapshot();
+    for (const [id, source] of runs) {
+      const patch = source.snapshot();
       const u = patch.usage;
       const { lastSeq, eventCount, rejectedCount, pieces, durationMs, status, errorCode, errorMessage } =
         patch;
       this.updateRun.run({
         id,
         now,
-        textDelta: p.textDelta,
+        text: patch.text,
         lastSeq,
         eventCount,
         rejectedCount,

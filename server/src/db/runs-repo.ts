@@ -102,10 +102,21 @@ export interface StoredRunState {
 export class RunsRepo {
   private readonly framesAfterStmt;
   private readonly summaryStmt;
+  private readonly rowStmt;
+  private readonly chunksStmt;
+  private readonly insertStmt;
 
   constructor(private readonly db: DB) {
     this.framesAfterStmt = db.prepare<[string, number], { data: string }>(
       'SELECT data FROM run_frames WHERE run_id = ? AND seq > ? ORDER BY seq',
+    );
+    this.rowStmt = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
+    this.chunksStmt = db.prepare<[string], { data: string }>(
+      `SELECT data FROM run_frames WHERE run_id = ? AND type = 'llm_chunk' ORDER BY seq`,
+    );
+    this.insertStmt = db.prepare(
+      `INSERT INTO runs (id, user_id, model, status, created_at, updated_at, behaviour_ids, truncated_included, truncated_total)
+       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
     );
     this.summaryStmt = db.prepare<[string], Omit<RunRow, 'text'>>(
       `SELECT ${SUMMARY_COLS} FROM runs WHERE id = ?`,
@@ -120,29 +131,16 @@ export class RunsRepo {
     truncated: { included: number; total: number } | null;
   }): void {
     const now = new Date().toISOString();
-    this.db
-      .prepare(
-        `INSERT INTO runs (id, user_id, model, status, created_at, updated_at, behaviour_ids, truncated_included, truncated_total)
-         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        r.id,
-        r.userId,
-        r.model,
-        now,
-        now,
-        JSON.stringify(r.behaviourIds),
-        r.truncated?.included ?? null,
-        r.truncated?.total ?? null,
-      );
-  }
-
-  /** A previous process died while these ran: keep their frames, make them resumable. */
-  markInterrupted(): number {
-    const now = new Date().toISOString();
-    return this.db
-      .prepare(`UPDATE runs SET status = 'interrupted', updated_at = ? WHERE status = 'running'`)
-      .run(now).changes;
+    this.insertStmt.run(
+      r.id,
+      r.userId,
+      r.model,
+      now,
+      now,
+      JSON.stringify(r.behaviourIds),
+      r.truncated?.included ?? null,
+      r.truncated?.total ?? null,
+    );
   }
 
   summary(id: string): RunSummary | null {
@@ -150,12 +148,21 @@ export class RunsRepo {
     return r ? toSummary(r) : null;
   }
 
+  /** The row's text is written when a run settles; while it runs (or if it died running) its frames hold it. */
+  private textOf(r: RunRow): string {
+    if (r.status !== 'running') return r.text;
+    return this.chunksStmt
+      .all(r.id)
+      .map((f) => (JSON.parse(f.data) as { content: string }).content)
+      .join('');
+  }
+
   stored(id: string): StoredRunState | null {
-    const r = this.db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?').get(id);
+    const r = this.rowStmt.get(id);
     if (!r) return null;
     return {
       summary: toSummary(r),
-      text: r.text,
+      text: this.textOf(r),
       behaviourIds: JSON.parse(r.behaviour_ids) as string[],
       pieces: r.pieces,
       durationMs: r.duration_ms,
@@ -163,9 +170,14 @@ export class RunsRepo {
   }
 
   detail(id: string): RunDetail | null {
-    const r = this.db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?').get(id);
+    const r = this.rowStmt.get(id);
     if (!r) return null;
-    return { ...toSummary(r), text: r.text, events: this.eventsOfRun(id), rejected: this.rejectedOfRun(id) };
+    return {
+      ...toSummary(r),
+      text: this.textOf(r),
+      events: this.eventsOfRun(id),
+      rejected: this.rejectedOfRun(id),
+    };
   }
 
   list(opts: { userId?: string; status?: RunStatus; limit: number; offset: number }): {

@@ -94,6 +94,10 @@ describe('seed SSE endpoint', () => {
       const got = first.frames.map((f) => f.frame);
       const runId = got[0]!.runId;
       const last = got.at(-1)!.seq;
+      // Mid-run, the detail's text (rebuilt from the frame log) already holds what was sent.
+      const midway = await getRun(s, runId);
+      expect(midway.status).toBe('running');
+      expect(midway.text.startsWith(textOf(got))).toBe(true);
       const rest = await readSse(`${s.url}/api/v1/runs/${runId}/stream?after=${last}`);
       const all = [...got, ...rest.frames.map((f) => f.frame)];
       all.forEach((f, i) => expect(f.seq).toBe(i + 1));

@@ -88,9 +88,13 @@ async function stream(
   const { config, llm } = deps;
   const signal = controller.signal;
   let stallTimer: NodeJS.Timeout | undefined;
+  let armedMs = -1;
   const armStall = (ms: number) => {
+    // Re-arming the same timeout per piece: refresh() moves it without a new timer.
+    if (ms === armedMs && stallTimer) return void stallTimer.refresh();
     clearTimeout(stallTimer);
-    if (ms > 0) stallTimer = setTimeout(() => controller.abort('stall' satisfies AbortReason), ms);
+    armedMs = ms;
+    stallTimer = ms > 0 ? setTimeout(() => controller.abort('stall' satisfies AbortReason), ms) : undefined;
   };
   const aborted = (): Outcome | null => {
     if (!signal.aborted) return null;
@@ -150,6 +154,7 @@ async function stream(
           return { kind: 'failed', code: f.code, message: f.message };
         }
         clearTimeout(stallTimer);
+        stallTimer = undefined;
         const delayMs = retryDelayMs(
           attempt,
           f.retryAfterMs,

@@ -111,14 +111,14 @@ export class Run implements FrameSource, PatchSource {
   }
 
   /** Appends a frame: assigns its seq, encodes it once, queues it for storage, wakes the watchers. */
-  emit(draft: FrameDraft, textDelta?: string): number {
+  emit(draft: FrameDraft): number {
     const seq = this.frames.length + 1;
     const { type, ...rest } = draft;
     // Hand-built so `type`, `runId` and `seq` lead every frame without re-encoding the run id per piece.
     const body = JSON.stringify(rest);
     const json = `{"type":"${type}"${this.prefix}${seq}${body.length > 2 ? `,${body.slice(1)}` : '}'}`;
     this.frames.push(json);
-    this.writer.frame(this, seq, type, json, textDelta);
+    this.writer.frame(this, seq, type, json);
     for (const w of this.watchers) w.pump();
     return seq;
   }
@@ -126,7 +126,7 @@ export class Run implements FrameSource, PatchSource {
   chunk(content: string): void {
     this.text += content;
     this.pieces++;
-    this.emit({ type: 'llm_chunk', content }, content);
+    this.emit({ type: 'llm_chunk', content });
   }
 
   recordEvent(e: ExtractedEvent): void {
@@ -156,6 +156,7 @@ export class Run implements FrameSource, PatchSource {
       errorCode: this.errorCode,
       errorMessage: this.errorMessage,
       finished: this.status !== 'running',
+      text: this.status !== 'running' ? this.text : null,
     };
   }
 }

@@ -29,6 +29,8 @@ const envSchema = z
     WS_HEARTBEAT_MS: int(30_000),
     WS_MAX_MESSAGE_BYTES: int(64 * 1024),
     WS_MAX_RUNS_PER_SOCKET: int(8),
+    /** Runs generating at once across the server; more are refused with too_many_runs (HTTP 429). */
+    MAX_RUNNING_RUNS: int(1000),
     /** Above this many buffered bytes a socket stops getting live frames and catches up from the log. */
     WS_HIGH_WATER_BYTES: int(1024 * 1024),
     /** Cancel a run nobody has watched for this many seconds; 0 = never. */

@@ -109,3 +109,27 @@ describe('REST API', () => {
     expect(h.model).toMatchObject({ name: 'builtin-rules-v1', builtin: true });
   });
 });
+
+describe('server-wide run limit', () => {
+  it('refuses runs beyond MAX_RUNNING_RUNS with 429 too_many_runs, and accepts again once one ends', async () => {
+    const s = await startTestServer({ MAX_RUNNING_RUNS: 1, BUILTIN_PIECES_PER_SECOND: 50 });
+    try {
+      const api = (path: string, init?: RequestInit) => fetch(`${s.url}/api/v1${path}`, init);
+      const post = (userId: string) =>
+        api('/runs', {
+          method: 'POST',
+          body: JSON.stringify({ userId }),
+          headers: { 'content-type': 'application/json' },
+        });
+      const first = (await (await post('user_0001')).json()) as { runId: string };
+      const refused = await post('user_0002');
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('too_many_runs');
+      expect((await api(`/runs/${first.runId}/cancel`, { method: 'POST' })).status).toBe(202);
+      await readSse(`${s.url}/api/v1/runs/${first.runId}/stream`);
+      expect((await post('user_0002')).status).toBe(201);
+    } finally {
+      await s.dispose();
+    }
+  });
+});

@@ -70,6 +70,7 @@ export class RunManager {
     if (!USER_ID_RE.test(userId)) throw new AppError('bad_request', `Malformed user id "${userId}".`);
     const user = users.get(userId);
     if (!user) throw new AppError('user_not_found', `No user with id ${userId}.`);
+    this.checkCapacity();
     const prompt = buildPrompt({
       user,
       behaviours: users.behaviours(userId),
@@ -125,6 +126,7 @@ export class RunManager {
         `Run ${runId} is ${run.status}; only a cancelled, interrupted or retryably failed run can be resumed.`,
       );
     }
+    this.checkCapacity();
     const { users } = this.deps;
     const user = users.get(run.userId);
     if (!user) throw new AppError('user_not_found', `User ${run.userId} of run ${runId} no longer exists.`);
@@ -233,6 +235,16 @@ export class RunManager {
     for (const r of this.loaded.values()) if (r.status === 'running') r.controller?.abort('shutdown');
     await Promise.allSettled([...this.executing]);
     this.deps.writer.flush();
+  }
+
+  private checkCapacity(): void {
+    const max = this.deps.config.MAX_RUNNING_RUNS;
+    if (this.running() >= max) {
+      throw new AppError(
+        'too_many_runs',
+        `The server is already generating ${max} runs; try again when some end.`,
+      );
+    }
   }
 
   private require(runId: string): Run {

@@ -3,3 +3,4 @@ export * from './domain.js';
 export * from './frames.js';
 export * from './ws-protocol.js';
 export * from './event-line/index.js';
+export * from './random.js';

@@ -7,7 +7,8 @@ import type { FaultQueue } from './faults.js';
 import { chunk, completion, errorBody, sse, textMessages, type ChatRequest } from './openai-shapes.js';
 import { Pacer, type Pace } from './pacer.js';
 import { deriveEventLines, remainingLines } from './rules.js';
-import { estimatePromptTokens, estimateTokens, hash32, prng, splitPieces } from './text-pieces.js';
+import { mulberry32 } from '@app/shared';
+import { estimatePromptTokens, estimateTokens, hash32, splitPieces } from './text-pieces.js';
 
 /** Payload of the model's 'request' event. */
 export interface RequestEvent {
@@ -56,7 +57,7 @@ export function handleChat(ctx: ChatContext, body: ChatRequest, res: ServerRespo
   ctx.events.emit('request', { id, stream, body } satisfies RequestEvent);
   const messages = textMessages(body);
   const text = answerText(messages);
-  const pieces = splitPieces(text, prng((hash32(JSON.stringify(messages)) ^ ctx.seed) >>> 0));
+  const pieces = splitPieces(text, mulberry32((hash32(JSON.stringify(messages)) ^ ctx.seed) >>> 0));
   const prompt = estimatePromptTokens(messages);
   const usage = { prompt_tokens: prompt, completion_tokens: estimateTokens(text), total_tokens: 0 };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { deriveEventLines, eventTypeOf, remainingLines } from './rules.js';
 import { BEHAVIOURS, USER, lineProblem } from './test-fixtures.js';
 import { parseFaultSpec } from './faults.js';
-import { estimateTokens, prng, splitPieces } from './text-pieces.js';
+import { mulberry32 } from '@app/shared';
+import { estimateTokens, splitPieces } from './text-pieces.js';
 
 const EXPECTED = [
   'user_0007|线上看车|2026-01-10 20:00|2026-01-10 20:40|b0007-01,b0007-02,b0007-03|通过App、官网浏览车型、查看配置、对比车型，涉及Model Y、Model 3（共3次），备注：长续航版',
@@ -65,11 +66,11 @@ describe('rule engine', () => {
 describe('helpers', () => {
   it('splits text into 1–4 character pieces deterministically', () => {
     const text = EXPECTED.join('\n');
-    const a = splitPieces(text, prng(42));
+    const a = splitPieces(text, mulberry32(42));
     expect(a.join('')).toBe(text);
     expect(a.every((p) => p.length >= 1 && p.length <= 4)).toBe(true);
-    expect(splitPieces(text, prng(42))).toEqual(a);
-    expect(splitPieces(text, prng(43))).not.toEqual(a);
+    expect(splitPieces(text, mulberry32(42))).toEqual(a);
+    expect(splitPieces(text, mulberry32(43))).not.toEqual(a);
   });
 
   it('estimates tokens: one per CJK char, one per 4 ASCII chars', () => {

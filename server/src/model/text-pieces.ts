@@ -8,18 +8,6 @@ export function hash32(s: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a tiny deterministic PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Splits text into pieces of 1–4 code points, cutting anywhere (mid-word, mid-line) like real tokens. */
 export function splitPieces(text: string, random: () => number): string[] {
   const chars = Array.from(text);

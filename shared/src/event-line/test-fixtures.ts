@@ -22,14 +22,5 @@ export const SAMPLE = [
   'user_0007|关注优惠|2026-01-18 08:00|2026-01-18 08:10|b0007-01|查看了金融方案',
 ].join('');
 
-/** Deterministic PRNG (mulberry32) so "random" splits are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so "random" splits are reproducible. */
+export { mulberry32 as seededRandom } from '../random.js';

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { loadConfig, type Config, type Env } from './config.js';
 import { loadDemoDataIfEmpty } from './data/demo-data.js';
 import { FrameWriter } from './db/frame-writer.js';
+import { createNodeFetch } from './upstream/node-fetch.js';
 import { openDatabase } from './db/open-database.js';
 import { RunsRepo } from './db/runs-repo.js';
 import { UsersRepo } from './db/users-repo.js';
@@ -56,7 +57,12 @@ export async function startServer(
   }
   const modelName = config.LLM_MODEL ?? builtin?.modelName ?? 'gpt-4o-mini';
   // Always the real SDK over HTTP, the built-in model included; retries are ours, to report them.
-  const llm = new OpenAI({ baseURL, apiKey: config.OPENAI_API_KEY ?? 'builtin', maxRetries: 0 });
+  const llm = new OpenAI({
+    baseURL,
+    apiKey: config.OPENAI_API_KEY ?? 'builtin',
+    maxRetries: 0,
+    fetch: createNodeFetch(),
+  });
   const writer = new FrameWriter(db, config.DB_FLUSH_MS);
   // Gauges are read at scrape time, by then the WebSocket server below exists.
   const metrics: Metrics = new Metrics({

@@ -17,55 +17,89 @@ export interface RunPatch {
   text: string | null;
 }
 
-/** A run whose current counters the writer reads at flush time. */
+/** A run whose counters and frames the writer reads at flush time. */
 export interface PatchSource {
   readonly id: string;
+  readonly lastSeq: number;
+  /** Frames up to this seq are in `run_frames`; later ones only in the journal. */
+  storedSeq: number;
+  frameAt(seq: number): string | undefined;
   snapshot(): RunPatch;
 }
 
+/** The row a new run starts with. */
+export interface NewRunRow {
+  id: string;
+  userId: string;
+  model: string;
+  behaviourIds: string[];
+  truncated: { included: number; total: number } | null;
+}
+
+/** `{"type":"llm_chunk",…` → `llm_chunk`: every frame's JSON starts with its type. */
+const typeOf = (json: string): string => json.slice(9, json.indexOf('"', 9));
+
 /**
- * Groups every write of every run into one transaction per tick: frames, text, events, counters.
- * Persistence then costs one commit per tick at any number of runs, not one per piece.
+ * Groups every write of every run into one transaction per tick. Frames of running runs are appended
+ * to `frame_journal` in arrival order, so a commit touches a page or two at any number of runs; when a
+ * run settles its frames are copied to `run_frames` in key order, once. Counters of running runs are
+ * written every `patchMs` (and on every forced flush, so reads are current), not every tick.
  */
 export class FrameWriter {
-  private frames: [string, number, string, string][] = [];
+  private newRuns: NewRunRow[] = [];
+  private journal: [string, number, string, string][] = [];
   private events: ExtractedEvent[] = [];
   private rejected: [string, RejectedLine][] = [];
-  private runs = new Map<string, PatchSource>();
+  /** Runs whose counters changed since they were last written. */
+  private dirty = new Map<string, PatchSource>();
+  /** Journal id of the first frame of each running run: journal rows below the smallest are settled. */
+  private readonly journalFloor = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
-  private readonly insertFrame;
-  private readonly insertEvent;
-  private readonly insertRejected;
-  private readonly updateRun;
+  private lastPatchAt = performance.now();
+  private readonly stmt;
   private readonly writeAll;
 
   constructor(
     db: DB,
     private readonly flushMs: number,
+    private readonly patchMs = 1000,
   ) {
-    this.insertFrame = db.prepare('INSERT INTO run_frames (run_id, seq, type, data) VALUES (?, ?, ?, ?)');
-    this.insertEvent = db.prepare(
-      `INSERT INTO events (run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.insertRejected = db.prepare(
-      'INSERT OR REPLACE INTO rejected_lines (run_id, line_no, text, code, reason) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.updateRun = db.prepare(
-      // Rewriting a growing text column per flush would dirty every run's overflow pages each tick.
-      `UPDATE runs SET text = CASE WHEN @finished THEN @text ELSE text END, last_seq = @lastSeq, event_count = @eventCount,
-         rejected_count = @rejectedCount, pieces = @pieces, duration_ms = @durationMs, status = @status,
-         prompt_tokens = @promptTokens, completion_tokens = @completionTokens, usage_estimated = @estimated,
-         error_code = @errorCode, error_message = @errorMessage, updated_at = @now,
-         finished_at = CASE WHEN @finished THEN @now ELSE NULL END
-       WHERE id = @id`,
-    );
-    this.writeAll = db.transaction(() => this.writePending());
+    this.stmt = {
+      insertRun: db.prepare(
+        `INSERT INTO runs (id, user_id, model, status, created_at, updated_at, behaviour_ids, truncated_included, truncated_total)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
+      ),
+      journal: db.prepare('INSERT INTO frame_journal (run_id, seq, type, data) VALUES (?, ?, ?, ?)'),
+      frame: db.prepare('INSERT OR IGNORE INTO run_frames (run_id, seq, type, data) VALUES (?, ?, ?, ?)'),
+      prune: db.prepare('DELETE FROM frame_journal WHERE id < ?'),
+      event: db.prepare(
+        `INSERT INTO events (run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      rejected: db.prepare(
+        'INSERT OR REPLACE INTO rejected_lines (run_id, line_no, text, code, reason) VALUES (?, ?, ?, ?, ?)',
+      ),
+      updateRun: db.prepare(
+        `UPDATE runs SET text = CASE WHEN @finished THEN @text ELSE text END, last_seq = @lastSeq, event_count = @eventCount,
+           rejected_count = @rejectedCount, pieces = @pieces, duration_ms = @durationMs, status = @status,
+           prompt_tokens = @promptTokens, completion_tokens = @completionTokens, usage_estimated = @estimated,
+           error_code = @errorCode, error_message = @errorMessage, updated_at = @now,
+           finished_at = CASE WHEN @finished THEN @now ELSE NULL END
+         WHERE id = @id`,
+      ),
+    };
+    this.writeAll = db.transaction((force: boolean) => this.writePending(force));
   }
 
-  frame(run: PatchSource, seq: number, type: string, json: string): void {
-    this.frames.push([run.id, seq, type, json]);
-    this.pending(run);
+  /** Queues the row of a new run; it is written with the run's first frames. */
+  createRun(row: NewRunRow): void {
+    this.newRuns.push(row);
+    this.schedule();
+  }
+
+  frame(run: PatchSource, seq: number, json: string): void {
+    this.journal.push([run.id, seq, typeOf(json), json]);
+    this.touch(run);
   }
 
   event(e: ExtractedEvent): void {
@@ -78,74 +112,100 @@ export class FrameWriter {
 
   /** Marks the run's counters as changed; they are read when the batch is written. */
   touch(run: PatchSource): void {
-    this.pending(run);
+    if (!this.dirty.has(run.id)) this.dirty.set(run.id, run);
+    this.schedule();
   }
 
-  /** Writes everything pending now (used at run end, shutdown and by readers that need the log). */
+  /** Writes everything pending now, counters included (run end, shutdown, and readers of storage). */
   flush(): void {
+    this.write(true);
+  }
+
+  private write(force: boolean): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.frames.length === 0 && this.runs.size === 0 && this.events.length === 0) return;
-    this.writeAll();
-  }
-
-  private pending(run: PatchSource): void {
-    if (!this.runs.has(run.id)) {
-      this.runs.set(run.id, run);
-      this.schedule();
-    }
+    if (this.journal.length === 0 && this.dirty.size === 0 && this.newRuns.length === 0) return;
+    this.writeAll(force);
   }
 
   private schedule(): void {
-    if (!this.timer) this.timer = setTimeout(() => this.flush(), this.flushMs);
+    if (!this.timer) this.timer = setTimeout(() => this.write(false), this.flushMs);
   }
 
-  private writePending(): void {
-    const frames = this.frames;
-    const events = this.events;
-    const rejected = this.rejected;
-    const runs = this.runs;
-    this.frames = [];
-    this.events = [];
-    this.rejected = [];
-    this.runs = new Map();
-    for (const f of frames) this.insertFrame.run(f);
-    for (const e of events) {
-      this.insertEvent.run(
-        e.runId,
-        e.userId,
-        e.lineNo,
-        e.eventType,
-        e.startTime,
-        e.endTime,
-        JSON.stringify(e.sourceBehaviorIds),
-        e.summary,
+  private writePending(force: boolean): void {
+    const { stmt } = this;
+    const now = new Date().toISOString();
+    for (const r of this.newRuns) {
+      const t = r.truncated;
+      stmt.insertRun.run(
+        r.id,
+        r.userId,
+        r.model,
+        now,
+        now,
+        JSON.stringify(r.behaviourIds),
+        t?.included ?? null,
+        t?.total ?? null,
       );
     }
-    for (const [runId, l] of rejected) this.insertRejected.run(runId, l.lineNo, l.text, l.code, l.reason);
-    const now = new Date().toISOString();
-    for (const [id, source] of runs) {
+    this.newRuns = [];
+    for (const f of this.journal) {
+      const id = stmt.journal.run(f).lastInsertRowid as number;
+      if (!this.journalFloor.has(f[0])) this.journalFloor.set(f[0], id);
+    }
+    this.journal = [];
+    for (const e of this.events) {
+      const ids = JSON.stringify(e.sourceBehaviorIds);
+      stmt.event.run(e.runId, e.userId, e.lineNo, e.eventType, e.startTime, e.endTime, ids, e.summary);
+    }
+    this.events = [];
+    for (const [runId, l] of this.rejected) stmt.rejected.run(runId, l.lineNo, l.text, l.code, l.reason);
+    this.rejected = [];
+    const patchDue = force || performance.now() - this.lastPatchAt >= this.patchMs;
+    for (const [id, source] of this.dirty) {
       const patch = source.snapshot();
+      if (!patch.finished && !patchDue) continue;
+      if (patch.finished) this.settle(source);
+      this.dirty.delete(id);
       const u = patch.usage;
-      const { lastSeq, eventCount, rejectedCount, pieces, durationMs, status, errorCode, errorMessage } =
-        patch;
-      this.updateRun.run({
+      this.stmt.updateRun.run({
         id,
         now,
         text: patch.text,
-        lastSeq,
-        eventCount,
-        rejectedCount,
-        pieces,
-        durationMs,
-        status,
-        errorCode,
-        errorMessage,
+        lastSeq: patch.lastSeq,
+        eventCount: patch.eventCount,
+        rejectedCount: patch.rejectedCount,
+        pieces: patch.pieces,
+        durationMs: patch.durationMs,
+        status: patch.status,
+        errorCode: patch.errorCode,
+        errorMessage: patch.errorMessage,
         finished: patch.finished ? 1 : 0,
         promptTokens: u?.promptTokens ?? null,
         completionTokens: u?.completionTokens ?? null,
         estimated: u ? (u.estimated ? 1 : 0) : null,
       });
     }
+    if (patchDue) {
+      this.lastPatchAt = performance.now();
+      this.prune();
+    }
+  }
+
+  /** Copies a settled run's journaled frames into `run_frames`, in seq order. */
+  private settle(run: PatchSource): void {
+    for (let seq = run.storedSeq + 1; seq <= run.lastSeq; seq++) {
+      const json = run.frameAt(seq)!;
+      this.stmt.frame.run(run.id, seq, typeOf(json), json);
+    }
+    run.storedSeq = run.lastSeq;
+    this.journalFloor.delete(run.id);
+  }
+
+  /** Drops journal rows older than the first frame of every running run: all of them are settled. */
+  private prune(): void {
+    let floor = Number.MAX_SAFE_INTEGER;
+    for (const id of this.journalFloor.values()) floor = Math.min(floor, id);
+    this.stmt.prune.run(floor);
   }
 }

@@ -71,4 +71,15 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, line_no)
   ) WITHOUT ROWID;
   `,
+  // v2: frames of running runs go to an append-only journal (one page per commit at any number of
+  // runs); a run's frames move to run_frames, in key order, once when it settles.
+  `
+  CREATE TABLE frame_journal (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  `,
 ];

@@ -89,57 +89,49 @@ export const toEvent = (r: EventRow): ExtractedEvent => ({
   lineNo: r.line_no,
 });
 
-/** State a resumed run needs back from storage. */
+/** State a run loaded back from storage needs. */
 export interface StoredRunState {
   summary: RunSummary;
   text: string;
   behaviourIds: string[];
   pieces: number;
   durationMs: number;
+  /** Every frame's JSON, in seq order. */
+  frames: string[];
+  /** Frames up to this seq are in `run_frames`; later ones only in the journal. */
+  storedSeq: number;
 }
+
+const isChunk = (json: string) => json.startsWith('{"type":"llm_chunk"');
+const contentOf = (json: string) => (JSON.parse(json) as { content: string }).content;
 
 /** Reads of runs, their frame logs and their events. Writes go through FrameWriter. */
 export class RunsRepo {
   private readonly framesAfterStmt;
+  private readonly journalAfterStmt;
+  private readonly storedSeqStmt;
   private readonly summaryStmt;
   private readonly rowStmt;
-  private readonly chunksStmt;
-  private readonly insertStmt;
+  private readonly countsStmt;
 
   constructor(private readonly db: DB) {
     this.framesAfterStmt = db.prepare<[string, number], { data: string }>(
       'SELECT data FROM run_frames WHERE run_id = ? AND seq > ? ORDER BY seq',
     );
-    this.rowStmt = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
-    this.chunksStmt = db.prepare<[string], { data: string }>(
-      `SELECT data FROM run_frames WHERE run_id = ? AND type = 'llm_chunk' ORDER BY seq`,
+    // No index: only runs streaming now, or that died streaming, have rows here, and they are pruned.
+    this.journalAfterStmt = db.prepare<[string, number], { data: string }>(
+      'SELECT data FROM frame_journal WHERE run_id = ? AND seq > ? ORDER BY seq',
     );
-    this.insertStmt = db.prepare(
-      `INSERT INTO runs (id, user_id, model, status, created_at, updated_at, behaviour_ids, truncated_included, truncated_total)
-       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
+    this.storedSeqStmt = db.prepare<[string], { n: number }>(
+      'SELECT coalesce(max(seq), 0) AS n FROM run_frames WHERE run_id = ?',
+    );
+    this.rowStmt = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
+    this.countsStmt = db.prepare<[string, string], { events: number; rejected: number }>(
+      `SELECT (SELECT count(*) FROM events WHERE run_id = ?) AS events,
+              (SELECT count(*) FROM rejected_lines WHERE run_id = ?) AS rejected`,
     );
     this.summaryStmt = db.prepare<[string], Omit<RunRow, 'text'>>(
       `SELECT ${SUMMARY_COLS} FROM runs WHERE id = ?`,
-    );
-  }
-
-  create(r: {
-    id: string;
-    userId: string;
-    model: string;
-    behaviourIds: string[];
-    truncated: { included: number; total: number } | null;
-  }): void {
-    const now = new Date().toISOString();
-    this.insertStmt.run(
-      r.id,
-      r.userId,
-      r.model,
-      now,
-      now,
-      JSON.stringify(r.behaviourIds),
-      r.truncated?.included ?? null,
-      r.truncated?.total ?? null,
     );
   }
 
@@ -151,30 +143,45 @@ export class RunsRepo {
   /** The row's text is written when a run settles; while it runs (or if it died running) its frames hold it. */
   private textOf(r: RunRow): string {
     if (r.status !== 'running') return r.text;
-    return this.chunksStmt
-      .all(r.id)
-      .map((f) => (JSON.parse(f.data) as { content: string }).content)
-      .join('');
+    return this.framesAfter(r.id, 0).filter(isChunk).map(contentOf).join('');
   }
 
+  /**
+   * A run as stored. For a row still marked running (the server stopped without settling it) the
+   * counters are rebuilt from its frames, events and rejected lines, which are written every tick.
+   */
   stored(id: string): StoredRunState | null {
     const r = this.rowStmt.get(id);
     if (!r) return null;
-    return {
-      summary: toSummary(r),
-      text: this.textOf(r),
+    const storedSeq = this.storedSeqStmt.get(id)!.n;
+    const frames = this.framesAfter(id, 0, storedSeq);
+    const state: StoredRunState = {
+      summary: { ...toSummary(r), lastSeq: frames.length },
+      text: r.text,
       behaviourIds: JSON.parse(r.behaviour_ids) as string[],
       pieces: r.pieces,
       durationMs: r.duration_ms,
+      frames,
+      storedSeq,
     };
+    if (r.status === 'running') {
+      const chunks = frames.filter(isChunk);
+      const counts = this.countsStmt.get(id, id)!;
+      state.text = chunks.map(contentOf).join('');
+      state.pieces = chunks.length;
+      state.summary.eventCount = counts.events;
+      state.summary.rejectedCount = counts.rejected;
+    }
+    return state;
   }
 
-  detail(id: string): RunDetail | null {
+  /** `liveText`: the text of a run streaming now, so its frames need not be read back. */
+  detail(id: string, liveText?: string): RunDetail | null {
     const r = this.rowStmt.get(id);
     if (!r) return null;
     return {
       ...toSummary(r),
-      text: this.textOf(r),
+      text: liveText ?? this.textOf(r),
       events: this.eventsOfRun(id),
       rejected: this.rejectedOfRun(id),
     };
@@ -197,9 +204,11 @@ export class RunsRepo {
     return { items: rows.map(toSummary), total };
   }
 
-  /** JSON of each stored frame with seq > after, in order. */
-  framesAfter(runId: string, after: number): string[] {
-    return this.framesAfterStmt.all(runId, after).map((r) => r.data);
+  /** JSON of each stored frame with seq > after, in order: settled ones, then journaled ones. */
+  framesAfter(runId: string, after: number, storedSeq = this.storedSeqStmt.get(runId)!.n): string[] {
+    const settled = this.framesAfterStmt.all(runId, after).map((r) => r.data);
+    const journaled = this.journalAfterStmt.all(runId, Math.max(after, storedSeq)).map((r) => r.data);
+    return journaled.length ? settled.concat(journaled) : settled;
   }
 
   eventsOfRun(runId: string): ExtractedEvent[] {

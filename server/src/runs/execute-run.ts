@@ -2,6 +2,7 @@ import type OpenAI from 'openai';
 import type { ErrorCode, ParsedLine } from '@app/shared';
 import { isRetryable } from '@app/shared';
 import type { Config } from '../config.js';
+import { readChatStream } from '../upstream/chat-stream.js';
 import { classifyUpstreamError, retryDelayMs } from '../upstream/classify-error.js';
 // Same estimate the built-in model reports, so estimated and reported usage are comparable.
 import { estimateTokens } from '../model/text-pieces.js';
@@ -113,17 +114,20 @@ async function stream(
     for (let attempt = 0; ; attempt++) {
       armStall(config.UPSTREAM_CONNECT_TIMEOUT_MS);
       try {
-        const completion = await llm.chat.completions.create(
-          {
-            model: run.model,
-            messages: deps.messages,
-            stream: true,
-            stream_options: { include_usage: true },
-          },
-          { signal, maxRetries: 0, timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS || undefined },
-        );
+        // The SDK builds the request and turns error statuses into its errors; the body is read lean.
+        const response = await llm.chat.completions
+          .create(
+            {
+              model: run.model,
+              messages: deps.messages,
+              stream: true,
+              stream_options: { include_usage: true },
+            },
+            { signal, maxRetries: 0, timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS || undefined },
+          )
+          .asResponse();
         armStall(config.UPSTREAM_STALL_MS);
-        for await (const chunk of completion) {
+        await readChatStream(response, (chunk) => {
           armStall(config.UPSTREAM_STALL_MS);
           const content = chunk.choices[0]?.delta?.content;
           if (content) {
@@ -143,8 +147,8 @@ async function stream(
             state.usageReported = true;
             addUsage(run, chunk.usage.prompt_tokens, chunk.usage.completion_tokens, false);
           }
-        }
-        // The SDK ends the loop quietly when aborted mid-stream: the signal says which it was.
+        });
+        // Ended early by an abort (cancel, stall): the signal says which it was.
         return aborted() ?? { kind: 'done' };
       } catch (err) {
         const stopped = aborted();

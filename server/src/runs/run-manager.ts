@@ -66,7 +66,7 @@ export class RunManager {
   }
 
   start(userId: string): Run {
-    const { users, runs, config, modelName } = this.deps;
+    const { users, config, modelName } = this.deps;
     if (!USER_ID_RE.test(userId)) throw new AppError('bad_request', `Malformed user id "${userId}".`);
     const user = users.get(userId);
     if (!user) throw new AppError('user_not_found', `No user with id ${userId}.`);
@@ -79,7 +79,7 @@ export class RunManager {
     const truncated = prompt.truncated ? { included: prompt.included.length, total: prompt.total } : null;
     const behaviourIds = prompt.included.map((b) => b.id);
     const id = newRunId();
-    runs.create({ id, userId, model: modelName, behaviourIds, truncated });
+    this.deps.writer.createRun({ id, userId, model: modelName, behaviourIds, truncated });
     const run = new Run(
       { id, userId, model: modelName, status: 'running', behaviourIds, truncated },
       this.deps.writer,
@@ -167,7 +167,8 @@ export class RunManager {
         status: s.status,
         behaviourIds: stored.behaviourIds,
         truncated: s.truncated,
-        frames: this.deps.runs.framesAfter(runId, 0),
+        frames: stored.frames,
+        storedSeq: stored.storedSeq,
         text: stored.text,
         eventCount: s.eventCount,
         rejectedCount: s.rejectedCount,
@@ -216,6 +217,12 @@ export class RunManager {
     sub.close();
     const run = this.loaded.get(sub.runId);
     if (run?.watchers.delete(sub)) run.lastWatchedAt = Date.now();
+  }
+
+  /** Text of a run streaming now (its row holds the text only once it settles). */
+  liveText(runId: string): string | undefined {
+    const run = this.loaded.get(runId);
+    return run?.status === 'running' ? run.text : undefined;
   }
 
   /** Makes every queued write visible to readers now. */

@@ -26,6 +26,8 @@ export interface RunInit {
   durationMs?: number;
   usage?: TokenUsage | null;
   errorCode?: string | null;
+  /** Frames up to this seq are already in `run_frames`. */
+  storedSeq?: number;
 }
 
 /**
@@ -56,6 +58,7 @@ export class Run implements FrameSource, PatchSource {
   readonly watchers = new Set<Subscription>();
   /** Last time a watcher was attached or present; for the unwatched-run policy. */
   lastWatchedAt = Date.now();
+  storedSeq: number;
   private readonly frames: string[];
   private readonly prefix: string;
 
@@ -77,6 +80,7 @@ export class Run implements FrameSource, PatchSource {
     this.durationMs = init.durationMs ?? 0;
     this.usage = init.usage ?? null;
     this.errorCode = init.errorCode ?? null;
+    this.storedSeq = init.storedSeq ?? 0;
     this.prefix = `,"runId":${JSON.stringify(this.id)},"seq":`;
     this.parser = this.freshParser();
   }
@@ -118,7 +122,7 @@ export class Run implements FrameSource, PatchSource {
     const body = JSON.stringify(rest);
     const json = `{"type":"${type}"${this.prefix}${seq}${body.length > 2 ? `,${body.slice(1)}` : '}'}`;
     this.frames.push(json);
-    this.writer.frame(this, seq, type, json);
+    this.writer.frame(this, seq, json);
     for (const w of this.watchers) w.pump();
     return seq;
   }

@@ -25,7 +25,7 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
 
   app.get('/runs/:runId', (c) => {
     const runId = parseRunId(c.req.param('runId'));
-    const detail = ctx.runs.detail(runId);
+    const detail = ctx.runs.detail(runId, ctx.manager.liveText(runId));
     if (!detail) throw new AppError('run_not_found', `No run with id ${runId}.`);
     return c.json(detail);
   });

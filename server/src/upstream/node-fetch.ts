@@ -1,0 +1,103 @@
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+
+/** Node bodies of the responses this fetch made, for readers that skip the web-stream layer. */
+const nodeBodies = new WeakMap<Response, IncomingMessage>();
+
+/**
+ * Claims the Node stream behind a response of `createNodeFetch` (null for any other response, or when
+ * its web body is already in use). Once claimed the web body must not be read.
+ */
+export function claimNodeBody(response: Response): IncomingMessage | null {
+  const res = nodeBodies.get(response);
+  if (!res) return null;
+  nodeBodies.delete(response);
+  return res;
+}
+
+const abortError = (signal: AbortSignal): unknown =>
+  signal.reason instanceof Error
+    ? signal.reason
+    : new DOMException('This operation was aborted', 'AbortError');
+
+/**
+ * A `fetch` for the `openai` SDK on node:http with keep-alive sockets. The SDK keeps building requests,
+ * checking statuses and reading error bodies through the standard Response; the streaming hot path can
+ * instead claim the Node stream (`claimNodeBody`) and skip undici's and web streams' per-chunk layers.
+ * Aborting `init.signal`, before or after the headers, destroys the socket, so the model sees the
+ * request stop.
+ */
+export function createNodeFetch(): typeof fetch {
+  const agents = {
+    'http:': new http.Agent({ keepAlive: true }),
+    'https:': new https.Agent({ keepAlive: true }),
+  };
+  return (input, init = {}) =>
+    new Promise<Response>((resolve, reject) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        return reject(new TypeError(`fetch: unsupported protocol ${url.protocol}`));
+      }
+      const { signal, body } = init;
+      if (signal?.aborted) return reject(abortError(signal));
+      if (body != null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+        return reject(new TypeError('fetch: only string and byte bodies are supported'));
+      }
+      const headers: Record<string, string> = {};
+      new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+      const request = (url.protocol === 'https:' ? https : http).request(url, {
+        method: init.method ?? 'GET',
+        headers,
+        agent: agents[url.protocol],
+      });
+      const onAbort = () => request.destroy(abortError(signal!) as Error);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const release = () => signal?.removeEventListener('abort', onAbort);
+      request.once('error', (err) => {
+        release();
+        reject(new TypeError('fetch failed', { cause: err }));
+      });
+      request.once('response', (res) => {
+        res.once('close', release);
+        const status = res.statusCode ?? 502;
+        const responseHeaders = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          responseHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+        }
+        const noBody = status === 204 || status === 304 || request.method === 'HEAD';
+        const response = new Response(noBody ? null : lazyWebBody(res, () => nodeBodies.delete(response)), {
+          status,
+          statusText: res.statusMessage,
+          headers: responseHeaders,
+        });
+        if (noBody) res.resume();
+        else nodeBodies.set(response, res);
+        resolve(response);
+      });
+      request.end(body ?? undefined);
+    });
+}
+
+/** A web body that touches the Node stream only when first read (error bodies, other readers). */
+function lazyWebBody(res: IncomingMessage, onFirstRead: () => void): ReadableStream<Uint8Array> {
+  let attached = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (attached) return void res.resume();
+        attached = true;
+        onFirstRead();
+        res.on('data', (chunk: Buffer) => {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) res.pause();
+        });
+        res.once('end', () => controller.close());
+        res.once('error', (err) => controller.error(err));
+      },
+      cancel() {
+        res.destroy();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

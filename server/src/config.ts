@@ -37,6 +37,8 @@ const envSchema = z
     UNWATCHED_RUN_TIMEOUT_S: int(0),
     /** How often batched frames are written to the database. */
     DB_FLUSH_MS: int(20),
+    /** How often a worker thread copies the WAL into the database file (0: SQLite does it on commit). */
+    DB_CHECKPOINT_MS: int(1000),
     BUILTIN_PIECES_PER_SECOND: int(40),
     BUILTIN_FIRST_PIECE_MS: int(300),
     /** Load the demo users into an empty database on start. */

@@ -9,6 +9,7 @@ import { loadDemoDataIfEmpty } from './data/demo-data.js';
 import { FrameWriter } from './db/frame-writer.js';
 import { createNodeFetch } from './upstream/node-fetch.js';
 import { openDatabase } from './db/open-database.js';
+import { startCheckpointer } from './db/checkpointer.js';
 import { RunsRepo } from './db/runs-repo.js';
 import { UsersRepo } from './db/users-repo.js';
 import { createApp } from './http/app.js';
@@ -39,6 +40,10 @@ export async function startServer(
   const log = createLogger(config.LOG_LEVEL);
   const dbPath = config.DATABASE_PATH === ':memory:' ? ':memory:' : resolve(REPO_ROOT, config.DATABASE_PATH);
   const db = openDatabase(dbPath);
+  const checkpointer = startCheckpointer(db, {
+    intervalMs: config.DB_CHECKPOINT_MS,
+    onError: (error) => log.error({ error }, 'WAL checkpoint failed'),
+  });
   const users = new UsersRepo(db);
   const runs = new RunsRepo(db);
   if (config.DEMO_DATA === 'on') {
@@ -110,6 +115,7 @@ export async function startServer(
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
       await builtin?.close();
+      await checkpointer?.stop();
       db.close();
     })());
   return { url, port, ctx, builtin, close };

@@ -131,7 +131,13 @@ describe('FrameWriter', () => {
     return w;
   };
   const startRun = (w: FrameWriter, id: string): FakeRun => {
-    w.createRun({ id, userId: USER_ID, model: 'builtin-rules-v1', behaviourIds: ['b0001-01'], truncated: null });
+    w.createRun({
+      id,
+      userId: USER_ID,
+      model: 'builtin-rules-v1',
+      behaviourIds: ['b0001-01'],
+      truncated: null,
+    });
     return new FakeRun(id, w);
   };
   const row = (id: string) => db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
@@ -163,7 +169,9 @@ describe('FrameWriter', () => {
 
   it('migrates to v2 with the frame_journal table', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(2);
-    const cols = (db.prepare('PRAGMA table_info(frame_journal)').all() as { name: string }[]).map((c) => c.name);
+    const cols = (db.prepare('PRAGMA table_info(frame_journal)').all() as { name: string }[]).map(
+      (c) => c.name,
+    );
     expect(cols).toEqual(['id', 'run_id', 'seq', 'type', 'data']);
   });
 
@@ -195,7 +203,13 @@ describe('FrameWriter', () => {
     expect(repo.framesAfter('run_b', 0)).toHaveLength(2);
 
     // The row holds counters (forced flush) but not the text while the run streams.
-    expect(row('run_a')).toMatchObject({ status: 'running', text: '', last_seq: 3, event_count: 1, pieces: 2 });
+    expect(row('run_a')).toMatchObject({
+      status: 'running',
+      text: '',
+      last_seq: 3,
+      event_count: 1,
+      pieces: 2,
+    });
     expect(row('run_a')!.finished_at).toBeNull();
 
     // As a restarted server sees it: the row still says running, so everything comes from the logs.
@@ -225,10 +239,17 @@ describe('FrameWriter', () => {
 
     const all = run.frames;
     expect(all).toHaveLength(4);
-    expect(settled('run_a')).toEqual(all.map((data, i) => ({ seq: i + 1, type: JSON.parse(data).type, data })));
+    expect(settled('run_a')).toEqual(
+      all.map((data, i) => ({ seq: i + 1, type: JSON.parse(data).type, data })),
+    );
     expect(settled('run_a').map((f) => f.type)).toEqual(['llm_chunk', 'llm_chunk', 'llm_chunk', 'done']);
     expect(run.storedSeq).toBe(4);
-    expect(row('run_a')).toMatchObject({ status: 'done', text: '看车，试驾\n下单\n', last_seq: 4, pieces: 3 });
+    expect(row('run_a')).toMatchObject({
+      status: 'done',
+      text: '看车，试驾\n下单\n',
+      last_seq: 4,
+      pieces: 3,
+    });
     expect(row('run_a')!.finished_at).not.toBeNull();
 
     // Its journal rows are still there (run_keep runs), yet each frame is read exactly once.
@@ -274,25 +295,34 @@ describe('FrameWriter', () => {
     const b = startRun(w, 'run_b');
     a.chunk('看车');
     a.chunk('试驾');
+    w.flush();
+    a.settle();
     b.chunk('浏览车型');
     w.flush();
-    expect(journal()).toHaveLength(3);
+    expect(journal().map((r) => [r.runId, r.seq])).toEqual([['run_b', 1]]);
+    expect(repo.framesAfter('run_a', 0)).toEqual(a.frames);
+    expect(repo.framesAfter('run_b', 0)).toEqual(b.frames);
 
-    a.settle();
-    b.chunk('询价');
+    // A run settling after a running run's first journal row keeps its rows until that run settles.
+    const c = startRun(w, 'run_c');
+    c.chunk('询价');
+    b.chunk('下单');
+    c.settle();
     w.flush();
     expect(journal().map((r) => [r.runId, r.seq])).toEqual([
       ['run_b', 1],
+      ['run_c', 1],
       ['run_b', 2],
+      ['run_c', 2],
     ]);
-    expect(repo.framesAfter('run_a', 0)).toEqual(a.frames);
-    expect(repo.framesAfter('run_b', 0)).toEqual(b.frames);
+    expect(repo.framesAfter('run_c', 0)).toEqual(c.frames);
 
     b.settle('error');
     w.flush();
     expect(journal()).toEqual([]);
     expect(repo.framesAfter('run_b', 0)).toEqual(b.frames);
-    expect(row('run_b')).toMatchObject({ status: 'error', text: '浏览车型询价' });
+    expect(repo.framesAfter('run_c', 0)).toEqual(c.frames);
+    expect(row('run_b')).toMatchObject({ status: 'error', text: '浏览车型下单' });
   });
 
   it('prunes on a timer tick when the patch is due (patchMs 0)', async () => {
@@ -300,8 +330,8 @@ describe('FrameWriter', () => {
     const a = startRun(w, 'run_a');
     const b = startRun(w, 'run_b');
     a.chunk('看车');
-    b.chunk('试驾');
     a.settle();
+    b.chunk('试驾');
     await until(() => row('run_a')?.status === 'done');
     expect(journal().map((r) => r.runId)).toEqual(['run_b']);
     expect(settled('run_a').map((f) => f.data)).toEqual(a.frames);

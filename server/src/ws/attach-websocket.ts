@@ -64,7 +64,7 @@ export function attachWebSocket(
       return refuse(socket, 401, 'unauthorized', 'This server requires a token.');
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const channel = new Channel(ws, ctx);
+      const channel = new Channel(ws, ctx, socket);
       alive.set(ws, true);
       ws.on('pong', () => alive.set(ws, true));
       ws.on('message', (data, isBinary) => channel.onMessage(data as Buffer, isBinary));

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import {
   CLIENT_MESSAGE_TYPES,
@@ -25,8 +26,9 @@ export class Channel {
   constructor(
     private readonly ws: WebSocket,
     private readonly ctx: AppContext,
+    socket: Duplex,
   ) {
-    this.sink = new WsSink(ws, ctx.config.WS_HIGH_WATER_BYTES);
+    this.sink = new WsSink(ws, socket, ctx.config.WS_HIGH_WATER_BYTES);
     const hello: HelloMessage = {
       type: 'hello',
       protocol: PROTOCOL_VERSION,

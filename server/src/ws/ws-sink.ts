@@ -1,9 +1,44 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { FrameSink } from '../runs/subscription.js';
 
 /**
- * A socket as a frame sink. Above the high-water mark it reports congestion; the send callbacks then
- * tell when the socket has drained below half of it, and waiting subscriptions resume from the log.
+ * One unmasked, final text frame (RFC 6455 §5.2) holding `json`. `ws` frames per send; framing here
+ * lets the frame a run just emitted be framed once and written as-is to every socket watching it.
+ */
+export function wsTextFrame(json: string): Buffer {
+  const size = Buffer.byteLength(json);
+  const head = size < 126 ? 2 : size < 65_536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + size);
+  out[0] = 0x81; // FIN + text
+  if (head === 2) out[1] = size;
+  else if (head === 4) {
+    out[1] = 126;
+    out.writeUInt16BE(size, 2);
+  } else {
+    out[1] = 127;
+    out.writeBigUInt64BE(BigInt(size), 2);
+  }
+  out.write(json, head, 'utf8');
+  return out;
+}
+
+// Live delivery writes the newest frame to each watcher in turn: one cached entry shares it.
+let lastJson: string | undefined;
+let lastFrame: Buffer | undefined;
+const framed = (json: string): Buffer => {
+  if (json !== lastJson) {
+    lastFrame = wsTextFrame(json);
+    lastJson = json;
+  }
+  return lastFrame!;
+};
+
+/**
+ * A socket as a frame sink. Frames go straight to the TCP socket as pre-built WebSocket frames (no
+ * compression is negotiated, so `ws` never holds frames of its own back and writes stay in order).
+ * Above the high-water mark it reports congestion; the write callbacks then tell when the socket has
+ * drained below half of it, and waiting subscriptions resume from the log.
  */
 export class WsSink implements FrameSink {
   private waiters: (() => void)[] = [];
@@ -14,6 +49,7 @@ export class WsSink implements FrameSink {
 
   constructor(
     private readonly ws: WebSocket,
+    private readonly socket: Duplex,
     private readonly highWater: number,
   ) {
     this.lowWater = Math.floor(highWater / 2);
@@ -21,7 +57,7 @@ export class WsSink implements FrameSink {
 
   send(json: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(json, this.afterSend);
+    this.socket.write(framed(json), this.afterSend);
   }
 
   /** Replies and errors share the socket with frames, and its drain signal. */

@@ -392,11 +392,9 @@ describe('FrameWriter', () => {
     expect(repo.stored('run_t')).toMatchObject({ behaviourIds: ['b0001-01'], text: '试驾' });
   });
 
-  // BUG: prune() only knows the running runs of this process. Journal rows a previous process left
-  // for runs it never settled are deleted by the first patch-due flush, before those runs are loaded
-  // (RunManager.recoverInterrupted flushes between opening one stale run and the next), so every
-  // interrupted run but the first loses its frames and text. Remove `.fails` once fixed.
-  it.fails('keeps journal rows a previous process left for runs still marked running', () => {
+  // Recovery flushes between opening one stale run and the next: the prune must not take the rows of
+  // the runs not yet loaded.
+  it('keeps journal rows a previous process left for runs still marked running', () => {
     const before = newWriter();
     const a = startRun(before, 'run_a');
     const b = startRun(before, 'run_b');

@@ -55,6 +55,7 @@ export class FrameWriter {
   /** Journal id of the first frame of each running run: journal rows below the smallest are settled. */
   private readonly journalFloor = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  private timerDue = 0;
   private lastPatchAt = performance.now();
   private readonly stmt;
   private readonly writeAll;
@@ -71,7 +72,11 @@ export class FrameWriter {
       ),
       journal: db.prepare('INSERT INTO frame_journal (run_id, seq, type, data) VALUES (?, ?, ?, ?)'),
       frame: db.prepare('INSERT OR IGNORE INTO run_frames (run_id, seq, type, data) VALUES (?, ?, ?, ?)'),
-      prune: db.prepare('DELETE FROM frame_journal WHERE id < ?'),
+      // Rows of runs still marked running are kept: a previous process may have left them unsettled.
+      prune: db.prepare(
+        `DELETE FROM frame_journal
+         WHERE id < ? AND run_id NOT IN (SELECT id FROM runs WHERE status = 'running')`,
+      ),
       event: db.prepare(
         `INSERT INTO events (run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -128,8 +133,13 @@ export class FrameWriter {
     this.writeAll(force);
   }
 
-  private schedule(): void {
-    if (!this.timer) this.timer = setTimeout(() => this.write(false), this.flushMs);
+  /** Makes sure a write happens within `delayMs` (an earlier one already planned is kept). */
+  private schedule(delayMs = this.flushMs): void {
+    const due = performance.now() + delayMs;
+    if (this.timer && this.timerDue <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => this.write(false), delayMs);
   }
 
   private writePending(force: boolean): void {
@@ -190,6 +200,10 @@ export class FrameWriter {
       this.lastPatchAt = performance.now();
       this.prune();
     }
+    // Counters left for later still get written on time when the run goes quiet.
+    if (this.dirty.size > 0) {
+      this.schedule(Math.max(this.flushMs, this.patchMs - (performance.now() - this.lastPatchAt)));
+    }
   }
 
   /** Copies a settled run's journaled frames into `run_frames`, in seq order. */
@@ -202,7 +216,7 @@ export class FrameWriter {
     this.journalFloor.delete(run.id);
   }
 
-  /** Drops journal rows older than the first frame of every running run: all of them are settled. */
+  /** Drops journal rows below the first frame of every run running here, unless their run is still marked running. */
   private prune(): void {
     let floor = Number.MAX_SAFE_INTEGER;
     for (const id of this.journalFloor.values()) floor = Math.min(floor, id);

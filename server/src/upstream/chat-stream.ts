@@ -1,7 +1,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { APIError } from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { claimNodeBody } from './node-fetch.js';
+import { brokenBody, claimNodeBody } from './node-fetch.js';
 
 /**
  * Reads a streamed chat completion (`stream: true`, taken with the SDK's `.asResponse()`) and calls
@@ -37,6 +37,8 @@ export function readChatStream(
       },
     });
     if (res) {
+      const broken = brokenBody(res);
+      if (broken) return finish(broken);
       res.setEncoding('utf8'); // a character split across TCP segments is joined before parsing
       res.on('data', (text: string) => parser.feed(text));
       res.once('end', () => finish());

@@ -59,6 +59,8 @@ export function createNodeFetch(): typeof fetch {
       });
       request.once('response', (res) => {
         res.once('close', release);
+        // A drop before anyone reads must not crash the process; readers find it in `res.errored`.
+        res.on('error', () => {});
         const status = res.statusCode ?? 502;
         const responseHeaders = new Headers();
         for (let i = 0; i < res.rawHeaders.length; i += 2) {
@@ -78,6 +80,12 @@ export function createNodeFetch(): typeof fetch {
     });
 }
 
+/** Why a body can no longer be read in full (dropped before it was read), or null. */
+export function brokenBody(res: IncomingMessage): Error | null {
+  if (res.errored) return res.errored;
+  return res.destroyed && !res.complete ? new Error('terminated') : null;
+}
+
 /** A web body that touches the Node stream only when first read (error bodies, other readers). */
 function lazyWebBody(res: IncomingMessage, onFirstRead: () => void): ReadableStream<Uint8Array> {
   let attached = false;
@@ -87,6 +95,8 @@ function lazyWebBody(res: IncomingMessage, onFirstRead: () => void): ReadableStr
         if (attached) return void res.resume();
         attached = true;
         onFirstRead();
+        const broken = brokenBody(res);
+        if (broken) return controller.error(broken);
         res.on('data', (chunk: Buffer) => {
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
           if ((controller.desiredSize ?? 0) <= 0) res.pause();

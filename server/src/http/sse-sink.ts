@@ -37,6 +37,14 @@ export class SseSink implements FrameSink {
     this.res.write(`id: ${seq}\ndata: ${json}\n\n`);
   }
 
+  cork(): void {
+    this.res.cork();
+  }
+
+  uncork(): void {
+    this.res.uncork();
+  }
+
   congested(): boolean {
     return this.res.writableNeedDrain;
   }

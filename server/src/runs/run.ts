@@ -61,6 +61,7 @@ export class Run implements FrameSource, PatchSource {
   storedSeq: number;
   private readonly frames: string[];
   private readonly prefix: string;
+  private holding = false;
 
   constructor(
     init: RunInit,
@@ -123,8 +124,22 @@ export class Run implements FrameSource, PatchSource {
     const json = `{"type":"${type}"${this.prefix}${seq}${body.length > 2 ? `,${body.slice(1)}` : '}'}`;
     this.frames.push(json);
     this.writer.frame(this, seq, json);
-    for (const w of this.watchers) w.pump();
+    if (!this.holding) for (const w of this.watchers) w.pump();
     return seq;
+  }
+
+  /**
+   * Runs `fn` with delivery held: the frames it emits (a piece and the lines it completes) reach each
+   * watcher together when it returns, in one socket write.
+   */
+  batch(fn: () => void): void {
+    this.holding = true;
+    try {
+      fn();
+    } finally {
+      this.holding = false;
+      for (const w of this.watchers) w.pump();
+    }
   }
 
   chunk(content: string): void {

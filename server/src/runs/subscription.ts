@@ -6,6 +6,9 @@ export interface FrameSink {
   congested(): boolean;
   /** Calls `cb` once when the transport can take more. */
   onDrain(cb: () => void): void;
+  /** Holds writes until `uncork`, so several frames leave in one syscall. */
+  cork(): void;
+  uncork(): void;
 }
 
 /** The frames a subscription reads: a run's log, in memory. */
@@ -44,16 +47,22 @@ export class Subscription {
   pump(): void {
     if (this.waiting || this.closed) return;
     const last = this.source.lastSeq;
-    while (this.cursor < last) {
-      if (this.sink.congested()) {
-        this.waiting = true;
-        this.sink.onDrain(this.resumePump);
-        return;
+    const corked = last - this.cursor > 1;
+    if (corked) this.sink.cork();
+    try {
+      while (this.cursor < last) {
+        if (this.sink.congested()) {
+          this.waiting = true;
+          this.sink.onDrain(this.resumePump);
+          return;
+        }
+        const seq = this.cursor + 1;
+        this.sink.send(this.source.frameAt(seq)!, seq);
+        this.cursor = seq;
+        if (this.closed) return;
       }
-      const seq = this.cursor + 1;
-      this.sink.send(this.source.frameAt(seq)!, seq);
-      this.cursor = seq;
-      if (this.closed) return;
+    } finally {
+      if (corked) this.sink.uncork();
     }
     if (this.source.settled && this.onSettled) this.onSettled(this);
   }

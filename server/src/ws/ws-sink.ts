@@ -65,6 +65,14 @@ export class WsSink implements FrameSink {
     this.send(JSON.stringify(msg));
   }
 
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
   congested(): boolean {
     return this.ws.bufferedAmount > this.highWater;
   }

@@ -1,9 +1,11 @@
 import type { ExtractedEvent, RejectedLine, RunStatus } from '@app/shared';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FrameWriter, type PatchSource, type RunPatch } from './frame-writer.js';
+import { MIGRATIONS } from './migrations.js';
 import { openDatabase, type DB } from './open-database.js';
 import { RunsRepo } from './runs-repo.js';
 import { UsersRepo } from './users-repo.js';
@@ -141,18 +143,27 @@ describe('FrameWriter', () => {
     return new FakeRun(id, w);
   };
   const row = (id: string) => db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+  /** Every frame in `frame_batches`, batch by batch (ORDER BY id), line by line, as the reader splits them. */
   const journal = (runId?: string) =>
-    db
-      .prepare(
-        `SELECT run_id AS runId, seq, type, data FROM frame_journal ${runId ? 'WHERE run_id = ?' : ''} ORDER BY id`,
-      )
-      .all(...(runId ? [runId] : [])) as { runId: string; seq: number; type: string; data: string }[];
+    batchRows()
+      .flatMap((b) => b.frames.split('\n'))
+      .map((data) => {
+        const f = JSON.parse(data) as { runId: string; seq: number; type: string };
+        return { runId: f.runId, seq: f.seq, type: f.type, data };
+      })
+      .filter((f) => runId === undefined || f.runId === runId);
+  const batchRows = () =>
+    db.prepare('SELECT id, frames FROM frame_batches ORDER BY id').all() as { id: number; frames: string }[];
+  const batchCount = () => (db.prepare('SELECT count(*) AS n FROM frame_batches').get() as { n: number }).n;
+  /** The raw `run_logs` row of a run, if it has settled. */
+  const logRow = (runId: string) =>
+    db.prepare('SELECT frames FROM run_logs WHERE run_id = ?').get(runId) as { frames: string } | undefined;
+  /** The run's settled log, split into frames (seq and type read from each JSON), or [] when it has none. */
   const settled = (runId: string) =>
-    db.prepare('SELECT seq, type, data FROM run_frames WHERE run_id = ? ORDER BY seq').all(runId) as {
-      seq: number;
-      type: string;
-      data: string;
-    }[];
+    (logRow(runId)?.frames.split('\n') ?? []).map((data) => {
+      const f = JSON.parse(data) as { seq: number; type: string };
+      return { seq: f.seq, type: f.type, data };
+    });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'frame-writer-'));
@@ -167,28 +178,89 @@ describe('FrameWriter', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('migrates to v2 with the frame_journal table', () => {
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
-    const cols = (db.prepare('PRAGMA table_info(frame_journal)').all() as { name: string }[]).map(
-      (c) => c.name,
+  const tableNames = (d: DB) =>
+    (d.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+      (t) => t.name,
     );
-    expect(cols).toEqual(['id', 'run_id', 'seq', 'type', 'data']);
+  const columns = (d: DB, table: string) =>
+    (d.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+
+  it('migrates to v3: frame_batches and run_logs replace frame_journal and run_frames', () => {
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(MIGRATIONS).toHaveLength(3);
+    expect(columns(db, 'frame_batches')).toEqual(['id', 'frames']);
+    expect(columns(db, 'run_logs')).toEqual(['run_id', 'frames']);
+    const tables = tableNames(db);
+    expect(tables).toEqual(expect.arrayContaining(['frame_batches', 'run_logs', 'runs']));
+    expect(tables).not.toContain('run_frames');
+    expect(tables).not.toContain('frame_journal');
   });
 
-  it('journals the frames of a running run, not run_frames, and reads rebuild the run from them', () => {
+  it('moves v2 data over: run_frames into one log row in seq order, the journal into one batch in id order', () => {
+    const v2 = new Database(':memory:');
+    try {
+      v2.exec(MIGRATIONS[0]!);
+      v2.exec(MIGRATIONS[1]!);
+      const now = '2026-01-15T10:00:00.000Z';
+      v2.prepare('INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)').run(USER_ID, '张伟', now);
+      v2.prepare(
+        `INSERT INTO runs (id, user_id, model, status, created_at, updated_at) VALUES (?, ?, 'm', 'running', ?, ?)`,
+      ).run('run_a', USER_ID, now, now);
+      const frame = (seq: number, type: string, fields: Record<string, unknown> = {}) =>
+        JSON.stringify({ type, runId: 'run_a', seq, ...fields });
+      const f = [
+        frame(1, 'start', { message: '开始' }),
+        frame(2, 'llm_chunk', { content: '看车\n' }),
+        frame(3, 'error', { code: 'cancelled' }),
+        frame(4, 'progress', { stage: 'resumed', message: '继续生成剩余事件…' }),
+        frame(5, 'llm_chunk', { content: '试驾\n' }),
+      ];
+      const runFrame = v2.prepare('INSERT INTO run_frames (run_id, seq, type, data) VALUES (?, ?, ?, ?)');
+      for (const seq of [3, 1, 2]) runFrame.run('run_a', seq, JSON.parse(f[seq - 1]!).type, f[seq - 1]);
+      const journalRow = v2.prepare(
+        'INSERT INTO frame_journal (id, run_id, seq, type, data) VALUES (?, ?, ?, ?, ?)',
+      );
+      // Inserted out of id order: the batch follows id order, not insertion order.
+      journalRow.run(8, 'run_a', 5, 'llm_chunk', f[4]);
+      journalRow.run(7, 'run_a', 4, 'progress', f[3]);
+
+      v2.exec(MIGRATIONS[2]!);
+
+      expect(tableNames(v2)).not.toContain('run_frames');
+      expect(tableNames(v2)).not.toContain('frame_journal');
+      expect(v2.prepare('SELECT run_id, frames FROM run_logs').all()).toEqual([
+        { run_id: 'run_a', frames: [f[0], f[1], f[2]].join('\n') },
+      ]);
+      expect(v2.prepare('SELECT frames FROM frame_batches').all()).toEqual([
+        { frames: [f[3], f[4]].join('\n') },
+      ]);
+      // The reader makes one run of them again: the log, then the journaled frames past it.
+      const v2repo = new RunsRepo(v2);
+      expect(v2repo.framesAfter('run_a', 0)).toEqual(f);
+      expect(v2repo.stored('run_a')).toMatchObject({ frames: f, storedSeq: 3, text: '看车\n试驾\n' });
+    } finally {
+      v2.close();
+    }
+  });
+
+  it('journals the frames of a running run in one batch row per flush, and reads rebuild the run from them', () => {
     const w = newWriter();
     const run = startRun(w, 'run_a');
     const other = startRun(w, 'run_b');
     const f1 = run.chunk('看车');
-    other.chunk('别的用户');
+    const o1 = other.chunk('别的用户');
     const f2 = run.emit('progress', { stage: 'generating', message: '模型开始输出…', percent: 0 });
     const f3 = run.chunk('，试驾\n');
-    other.chunk('……');
+    const o2 = other.chunk('……');
     run.event(1);
     run.rejected(2);
     w.flush();
 
+    // One flush, two runs: one row, every frame of the tick in emit order.
+    expect(batchCount()).toBe(1);
+    expect(batchRows()[0]!.frames).toBe([f1, o1, f2, f3, o2].join('\n'));
     expect(settled('run_a')).toEqual([]);
+    expect(logRow('run_a')).toBeUndefined();
     expect(journal('run_a')).toEqual([
       { runId: 'run_a', seq: 1, type: 'llm_chunk', data: f1 },
       { runId: 'run_a', seq: 2, type: 'progress', data: f2 },
@@ -196,11 +268,12 @@ describe('FrameWriter', () => {
     ]);
     // Stored as raw UTF-8, not \u escapes, and read back byte for byte.
     expect(f1).toBe('{"type":"llm_chunk","runId":"run_a","seq":1,"content":"看车"}');
-    expect(journal('run_a')[0]!.data).toContain('"content":"看车"');
+    expect(batchRows()[0]!.frames).toContain('"content":"看车"');
+    expect(batchRows()[0]!.frames).not.toContain('\\u');
     expect(repo.framesAfter('run_a', 0)).toEqual([f1, f2, f3]);
     expect(repo.framesAfter('run_a', 1)).toEqual([f2, f3]);
     expect(repo.framesAfter('run_a', 3)).toEqual([]);
-    expect(repo.framesAfter('run_b', 0)).toHaveLength(2);
+    expect(repo.framesAfter('run_b', 0)).toEqual([o1, o2]);
 
     // The row holds counters (forced flush) but not the text while the run streams.
     expect(row('run_a')).toMatchObject({
@@ -212,20 +285,46 @@ describe('FrameWriter', () => {
     });
     expect(row('run_a')!.finished_at).toBeNull();
 
-    // As a restarted server sees it: the row still says running, so everything comes from the logs.
+    // The next flush is the next row; a flush with nothing pending writes none.
+    const f4 = run.chunk('下单');
+    w.flush();
+    w.flush();
+    expect(batchCount()).toBe(2);
+    expect(batchRows()[1]!.frames).toBe(f4);
+    expect(repo.framesAfter('run_a', 2)).toEqual([f3, f4]);
+
+    // As a restarted server sees it: the row still says running, so everything comes from the batches.
     db.prepare('UPDATE runs SET last_seq = 0, event_count = 0, rejected_count = 0, pieces = 0').run();
     const stored = repo.stored('run_a')!;
-    expect(stored.text).toBe('看车，试驾\n');
-    expect(stored.pieces).toBe(2);
-    expect(stored.summary).toMatchObject({ status: 'running', lastSeq: 3, eventCount: 1, rejectedCount: 1 });
-    expect(stored.frames).toEqual([f1, f2, f3]);
+    expect(stored.text).toBe('看车，试驾\n下单');
+    expect(stored.pieces).toBe(3);
+    expect(stored.summary).toMatchObject({ status: 'running', lastSeq: 4, eventCount: 1, rejectedCount: 1 });
+    expect(stored.frames).toEqual([f1, f2, f3, f4]);
     expect(stored.storedSeq).toBe(0);
-    expect(repo.detail('run_a')!.text).toBe('看车，试驾\n');
+    expect(repo.detail('run_a')!.text).toBe('看车，试驾\n下单');
   });
 
-  it('copies a settled run’s frames after storedSeq into run_frames once, in order, with its text', () => {
+  it('reads only the contiguous journaled frames of a run', () => {
     const w = newWriter();
-    // Started first, so its journal rows sit below run_a's and keep them from being pruned.
+    const run = startRun(w, 'run_a');
+    const f1 = run.chunk('看车');
+    w.flush();
+    run.chunk('试驾');
+    w.flush();
+    const f3 = run.chunk('下单');
+    w.flush();
+    expect(batchCount()).toBe(3);
+    db.prepare('DELETE FROM frame_batches WHERE id = ?').run(batchRows()[1]!.id);
+    expect(journal('run_a').map((f) => f.data)).toEqual([f1, f3]);
+    // Seq 2 is gone, so seq 3 no longer follows on: a gap is never papered over.
+    expect(repo.framesAfter('run_a', 0)).toEqual([f1]);
+    expect(repo.framesAfter('run_a', 2)).toEqual([f3]);
+    expect(repo.stored('run_a')!.frames).toEqual([f1]);
+  });
+
+  it('writes a settled run’s whole log as one run_logs row, in order, with its text', () => {
+    const w = newWriter();
+    // Started first, so its batches sit below run_a's and keep them from being pruned.
     const keeper = startRun(w, 'run_keep');
     keeper.chunk('还在跑');
     const run = startRun(w, 'run_a');
@@ -239,10 +338,13 @@ describe('FrameWriter', () => {
 
     const all = run.frames;
     expect(all).toHaveLength(4);
+    expect(logRow('run_a')!.frames).toBe(all.join('\n'));
     expect(settled('run_a')).toEqual(
       all.map((data, i) => ({ seq: i + 1, type: JSON.parse(data).type, data })),
     );
     expect(settled('run_a').map((f) => f.type)).toEqual(['llm_chunk', 'llm_chunk', 'llm_chunk', 'done']);
+    expect(logRow('run_a')!.frames).toContain('"content":"看车"'); // raw UTF-8 in the log too
+    expect(settled('run_keep')).toEqual([]);
     expect(run.storedSeq).toBe(4);
     expect(row('run_a')).toMatchObject({
       status: 'done',
@@ -252,8 +354,8 @@ describe('FrameWriter', () => {
     });
     expect(row('run_a')!.finished_at).not.toBeNull();
 
-    // Its journal rows are still there (run_keep runs), yet each frame is read exactly once.
-    expect(journal('run_a').length).toBeGreaterThan(0);
+    // Its frames are still in the batches (run_keep runs), yet each frame is read exactly once.
+    expect(journal('run_a').map((f) => f.data)).toEqual(all);
     expect(repo.framesAfter('run_a', 0)).toEqual(all);
     expect(repo.framesAfter('run_a', 2)).toEqual(all.slice(2));
     const stored = repo.stored('run_a')!;
@@ -261,13 +363,14 @@ describe('FrameWriter', () => {
     expect(stored.summary.lastSeq).toBe(4);
   });
 
-  it('appends only the frames after storedSeq when a resumed run settles again', () => {
+  it('rewrites the whole log row, every frame 1..lastSeq, when a resumed run settles again', () => {
     const w = newWriter();
     const first = startRun(w, 'run_a');
     first.chunk('看车\n');
     first.settle('cancelled');
     w.flush();
     expect(settled('run_a')).toHaveLength(2);
+    const firstLog = logRow('run_a')!.frames;
 
     // Loaded back from storage and resumed, as RunManager.open does.
     const s = repo.stored('run_a')!;
@@ -277,39 +380,52 @@ describe('FrameWriter', () => {
     run.emit('progress', { stage: 'resumed', message: '继续生成剩余事件…' });
     run.chunk('试驾\n');
     w.flush();
+    // While it runs again the log row is untouched; the new frames come from the batches.
+    expect(logRow('run_a')!.frames).toBe(firstLog);
+    expect(journal('run_a').map((f) => f.seq)).toEqual([3, 4]);
     expect(repo.framesAfter('run_a', 0)).toEqual(run.frames);
     expect(repo.stored('run_a')!.text).toBe('看车\n试驾\n');
 
     const frameAt = vi.spyOn(run, 'frameAt');
     run.settle();
     w.flush();
-    expect(frameAt.mock.calls.map(([seq]) => seq)).toEqual([3, 4, 5]);
-    expect(settled('run_a').map((f) => f.data)).toEqual(run.frames);
+    expect(frameAt.mock.calls.map(([seq]) => seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(run.frames).toHaveLength(5);
+    expect(run.storedSeq).toBe(5);
+    expect(logRow('run_a')!.frames).toBe(run.frames.join('\n'));
+    expect(settled('run_a').map((f) => f.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect((db.prepare('SELECT count(*) AS n FROM run_logs').get() as { n: number }).n).toBe(1);
     expect(repo.framesAfter('run_a', 0)).toEqual(run.frames);
     expect(row('run_a')).toMatchObject({ status: 'done', text: '看车\n试驾\n', last_seq: 5 });
   });
 
-  it('prunes the journal rows of settled runs and keeps those of running runs (forced flush)', () => {
+  it('prunes the batches below the first frame of every running run, on a forced flush', () => {
     const w = newWriter();
     const a = startRun(w, 'run_a');
     const b = startRun(w, 'run_b');
     a.chunk('看车');
     a.chunk('试驾');
-    w.flush();
+    w.flush(); // batch 1: a1 a2
     a.settle();
     b.chunk('浏览车型');
-    w.flush();
-    expect(journal().map((r) => [r.runId, r.seq])).toEqual([['run_b', 1]]);
+    w.flush(); // batch 2: a3 b1, b's first: batch 1 goes
+    expect(batchCount()).toBe(1);
+    expect(journal().map((r) => [r.runId, r.seq])).toEqual([
+      ['run_a', 3],
+      ['run_b', 1],
+    ]);
     expect(repo.framesAfter('run_a', 0)).toEqual(a.frames);
     expect(repo.framesAfter('run_b', 0)).toEqual(b.frames);
 
-    // A run settling after a running run's first journal row keeps its rows until that run settles.
+    // A run settling after a running run's first batch keeps its frames until that run settles.
     const c = startRun(w, 'run_c');
     c.chunk('询价');
     b.chunk('下单');
     c.settle();
-    w.flush();
+    w.flush(); // batch 3: c1 b2 c2
+    expect(batchCount()).toBe(2);
     expect(journal().map((r) => [r.runId, r.seq])).toEqual([
+      ['run_a', 3],
       ['run_b', 1],
       ['run_c', 1],
       ['run_b', 2],
@@ -319,7 +435,9 @@ describe('FrameWriter', () => {
 
     b.settle('error');
     w.flush();
+    expect(batchCount()).toBe(0);
     expect(journal()).toEqual([]);
+    expect(repo.framesAfter('run_a', 0)).toEqual(a.frames);
     expect(repo.framesAfter('run_b', 0)).toEqual(b.frames);
     expect(repo.framesAfter('run_c', 0)).toEqual(c.frames);
     expect(row('run_b')).toMatchObject({ status: 'error', text: '浏览车型下单' });
@@ -330,11 +448,18 @@ describe('FrameWriter', () => {
     const a = startRun(w, 'run_a');
     const b = startRun(w, 'run_b');
     a.chunk('看车');
+    await until(() => batchCount() === 1);
     a.settle();
     b.chunk('试驾');
     await until(() => row('run_a')?.status === 'done');
-    expect(journal().map((r) => r.runId)).toEqual(['run_b']);
+    // The tick that settled run_a dropped its first batch; the one holding b's first frame stays.
+    expect(batchCount()).toBe(1);
+    expect(journal().map((r) => [r.runId, r.seq])).toEqual([
+      ['run_a', 2],
+      ['run_b', 1],
+    ]);
     expect(settled('run_a').map((f) => f.data)).toEqual(a.frames);
+    expect(repo.framesAfter('run_a', 0)).toEqual(a.frames);
     // The running run's counters are due too.
     expect(row('run_b')).toMatchObject({ status: 'running', last_seq: 1, pieces: 1 });
   });
@@ -355,16 +480,22 @@ describe('FrameWriter', () => {
     w.flush();
     expect(row('run_a')).toMatchObject({ last_seq: 2, event_count: 1, pieces: 2 });
 
-    // A run that settles is written on the next tick, patch due or not.
+    // Runs that settle are written on the next tick, patch due or not.
+    run.settle();
     const done = startRun(w, 'run_done');
     done.chunk('下单');
     done.settle();
-    await until(() => row('run_done')?.status === 'done');
+    await until(() => row('run_done')?.status === 'done' && row('run_a')?.status === 'done');
     expect(row('run_done')).toMatchObject({ text: '下单', last_seq: 2 });
     expect(settled('run_done')).toHaveLength(2);
-    // Not a patch-due tick: nothing pruned, and the read still returns each frame once.
+    expect(settled('run_a')).toHaveLength(3);
+    // Not a patch-due tick: nothing pruned (with no run left running, a prune would take every batch),
+    // and the read still returns each frame once.
+    expect(batchCount()).toBe(3);
     expect(journal('run_done')).toHaveLength(2);
+    expect(journal('run_a')).toHaveLength(3);
     expect(repo.framesAfter('run_done', 0)).toEqual(done.frames);
+    expect(repo.framesAfter('run_a', 0)).toEqual(run.frames);
   });
 
   it('writes a queued run row in the same flush as its first frames, events and rejected lines', async () => {
@@ -374,7 +505,7 @@ describe('FrameWriter', () => {
     run.event(1);
     run.rejected(2);
     expect(row('run_a')).toBeUndefined();
-    expect(journal()).toEqual([]);
+    expect(batchCount()).toBe(0);
     w.flush(); // the run row goes first, or events' foreign key would fail
     expect(row('run_a')).toMatchObject({ status: 'running', last_seq: 1 });
     expect(journal('run_a')).toHaveLength(1);
@@ -392,9 +523,9 @@ describe('FrameWriter', () => {
     expect(repo.stored('run_t')).toMatchObject({ behaviourIds: ['b0001-01'], text: '试驾' });
   });
 
-  // Recovery flushes between opening one stale run and the next: the prune must not take the rows of
+  // Recovery flushes between opening one stale run and the next: the prune must not take the batches of
   // the runs not yet loaded.
-  it('keeps journal rows a previous process left for runs still marked running', () => {
+  it('keeps batches a previous process left for runs still marked running', () => {
     const before = newWriter();
     const a = startRun(before, 'run_a');
     const b = startRun(before, 'run_b');
@@ -407,8 +538,49 @@ describe('FrameWriter', () => {
     const recovered = new FakeRun('run_a', w, { frames: sa.frames, storedSeq: sa.storedSeq, text: sa.text });
     recovered.settle('interrupted');
     w.flush(); // what RunManager.open('run_b') does next
+    expect(batchCount()).toBe(2);
     const sb = repo.stored('run_b')!;
     expect(sb.frames).toEqual(b.frames);
     expect(sb.text).toBe('试驾\n');
+  });
+
+  it('keeps every batch until recovered() when created while a run is marked running, then prunes', () => {
+    const before = newWriter();
+    const stale = startRun(before, 'run_stale');
+    stale.chunk('看车\n');
+    before.flush(); // …and the process dies with run_stale running
+
+    const w = newWriter();
+    // A run of this process settles: with no run running here, the forced flush would prune everything.
+    const own = startRun(w, 'run_own');
+    own.chunk('试驾\n');
+    own.settle();
+    w.flush();
+    expect(batchCount()).toBe(2);
+    expect(journal().map((r) => [r.runId, r.seq])).toEqual([
+      ['run_stale', 1],
+      ['run_own', 1],
+      ['run_own', 2],
+    ]);
+
+    // Recovery settles the stale run, flushes, and only then says it is done.
+    const s = repo.stored('run_stale')!;
+    expect(s.frames).toEqual(stale.frames);
+    const recovered = new FakeRun('run_stale', w, { frames: s.frames, storedSeq: s.storedSeq, text: s.text });
+    recovered.settle('interrupted');
+    w.flush();
+    expect(batchCount()).toBe(3);
+    expect(settled('run_stale').map((f) => f.data)).toEqual(recovered.frames);
+
+    w.recovered();
+    const next = startRun(w, 'run_next');
+    next.chunk('下单\n');
+    next.settle();
+    w.flush();
+    expect(batchCount()).toBe(0);
+    expect(repo.framesAfter('run_stale', 0)).toEqual(recovered.frames);
+    expect(repo.framesAfter('run_own', 0)).toEqual(own.frames);
+    expect(repo.framesAfter('run_next', 0)).toEqual(next.frames);
+    expect(repo.stored('run_stale')).toMatchObject({ text: '看车\n', storedSeq: 2 });
   });
 });

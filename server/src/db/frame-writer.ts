@@ -21,7 +21,7 @@ export interface RunPatch {
 export interface PatchSource {
   readonly id: string;
   readonly lastSeq: number;
-  /** Frames up to this seq are in `run_frames`; later ones only in the journal. */
+  /** Frames up to this seq are in the run's row of `run_logs`; later ones only in the journal. */
   storedSeq: number;
   frameAt(seq: number): string | undefined;
   snapshot(): RunPatch;
@@ -36,24 +36,25 @@ export interface NewRunRow {
   truncated: { included: number; total: number } | null;
 }
 
-/** `{"type":"llm_chunk",…` → `llm_chunk`: every frame's JSON starts with its type. */
-const typeOf = (json: string): string => json.slice(9, json.indexOf('"', 9));
-
 /**
- * Groups every write of every run into one transaction per tick. Frames of running runs are appended
- * to `frame_journal` in arrival order, so a commit touches a page or two at any number of runs; when a
- * run settles its frames are copied to `run_frames` in key order, once. Counters of running runs are
- * written every `patchMs` (and on every forced flush, so reads are current), not every tick.
+ * Groups every write of every run into one transaction per tick. The frames of that tick, of all runs,
+ * are one row of `frame_batches` (one JSON per line), so a commit costs a row or two at any number of
+ * runs; when a run settles its whole log becomes its one row of `run_logs`. Counters of running runs
+ * are written every `patchMs` (and on every forced flush, so reads are current), not every tick.
  */
 export class FrameWriter {
   private newRuns: NewRunRow[] = [];
-  private journal: [string, number, string, string][] = [];
+  private journal: string[] = [];
+  /** Runs with frames in `journal`. */
+  private journalRuns = new Set<string>();
   private events: ExtractedEvent[] = [];
   private rejected: [string, RejectedLine][] = [];
   /** Runs whose counters changed since they were last written. */
   private dirty = new Map<string, PatchSource>();
-  /** Journal id of the first frame of each running run: journal rows below the smallest are settled. */
+  /** Batch id of the first frame of each running run: batches below the smallest are settled. */
   private readonly journalFloor = new Map<string, number>();
+  /** Batches a previous process left for runs it never settled are kept until recovery is done. */
+  private keepAll: boolean;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = 0;
   private lastPatchAt = performance.now();
@@ -65,18 +66,15 @@ export class FrameWriter {
     private readonly flushMs: number,
     private readonly patchMs = 1000,
   ) {
+    this.keepAll = db.prepare("SELECT 1 FROM runs WHERE status = 'running' LIMIT 1").get() !== undefined;
     this.stmt = {
       insertRun: db.prepare(
         `INSERT INTO runs (id, user_id, model, status, created_at, updated_at, behaviour_ids, truncated_included, truncated_total)
          VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
       ),
-      journal: db.prepare('INSERT INTO frame_journal (run_id, seq, type, data) VALUES (?, ?, ?, ?)'),
-      frame: db.prepare('INSERT OR IGNORE INTO run_frames (run_id, seq, type, data) VALUES (?, ?, ?, ?)'),
-      // Rows of runs still marked running are kept: a previous process may have left them unsettled.
-      prune: db.prepare(
-        `DELETE FROM frame_journal
-         WHERE id < ? AND run_id NOT IN (SELECT id FROM runs WHERE status = 'running')`,
-      ),
+      batch: db.prepare('INSERT INTO frame_batches (frames) VALUES (?)'),
+      log: db.prepare('INSERT OR REPLACE INTO run_logs (run_id, frames) VALUES (?, ?)'),
+      prune: db.prepare('DELETE FROM frame_batches WHERE id < ?'),
       event: db.prepare(
         `INSERT INTO events (run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -96,14 +94,20 @@ export class FrameWriter {
     this.writeAll = db.transaction((force: boolean) => this.writePending(force));
   }
 
+  /** Recovery has settled every run a previous process left running: its batches may go. */
+  recovered(): void {
+    this.keepAll = false;
+  }
+
   /** Queues the row of a new run; it is written with the run's first frames. */
   createRun(row: NewRunRow): void {
     this.newRuns.push(row);
     this.schedule();
   }
 
-  frame(run: PatchSource, seq: number, json: string): void {
-    this.journal.push([run.id, seq, typeOf(json), json]);
+  frame(run: PatchSource, _seq: number, json: string): void {
+    this.journal.push(json);
+    this.journalRuns.add(run.id);
     this.touch(run);
   }
 
@@ -159,11 +163,13 @@ export class FrameWriter {
       );
     }
     this.newRuns = [];
-    for (const f of this.journal) {
-      const id = stmt.journal.run(f).lastInsertRowid as number;
-      if (!this.journalFloor.has(f[0])) this.journalFloor.set(f[0], id);
+    if (this.journal.length > 0) {
+      const id = Number(stmt.batch.run(this.journal.join('\n')).lastInsertRowid);
+      for (const runId of this.journalRuns)
+        if (!this.journalFloor.has(runId)) this.journalFloor.set(runId, id);
+      this.journal = [];
+      this.journalRuns.clear();
     }
-    this.journal = [];
     for (const e of this.events) {
       const ids = JSON.stringify(e.sourceBehaviorIds);
       stmt.event.run(e.runId, e.userId, e.lineNo, e.eventType, e.startTime, e.endTime, ids, e.summary);
@@ -206,18 +212,20 @@ export class FrameWriter {
     }
   }
 
-  /** Copies a settled run's journaled frames into `run_frames`, in seq order. */
+  /** Writes a settled run's whole log as its one row; its batches are no longer needed for it. */
   private settle(run: PatchSource): void {
-    for (let seq = run.storedSeq + 1; seq <= run.lastSeq; seq++) {
-      const json = run.frameAt(seq)!;
-      this.stmt.frame.run(run.id, seq, typeOf(json), json);
+    if (run.storedSeq < run.lastSeq) {
+      const frames: string[] = [];
+      for (let seq = 1; seq <= run.lastSeq; seq++) frames.push(run.frameAt(seq)!);
+      this.stmt.log.run(run.id, frames.join('\n'));
+      run.storedSeq = run.lastSeq;
     }
-    run.storedSeq = run.lastSeq;
     this.journalFloor.delete(run.id);
   }
 
-  /** Drops journal rows below the first frame of every run running here, unless their run is still marked running. */
+  /** Drops the batches below the first frame of every run still running (all of theirs are settled). */
   private prune(): void {
+    if (this.keepAll) return;
     let floor = Number.MAX_SAFE_INTEGER;
     for (const id of this.journalFloor.values()) floor = Math.min(floor, id);
     this.stmt.prune.run(floor);

@@ -82,4 +82,22 @@ export const MIGRATIONS: readonly string[] = [
     data TEXT NOT NULL
   );
   `,
+  // v3: the journal holds one row per flush (every run's frames of that tick, one JSON per line) and a
+  // settled run's log is one row: a tick and a settle each cost one row, not one per frame.
+  `
+  CREATE TABLE run_logs (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id),
+    frames TEXT NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO run_logs (run_id, frames)
+    SELECT run_id, group_concat(data, char(10) ORDER BY seq) FROM run_frames GROUP BY run_id;
+  DROP TABLE run_frames;
+  CREATE TABLE frame_batches (
+    id INTEGER PRIMARY KEY,
+    frames TEXT NOT NULL
+  );
+  INSERT INTO frame_batches (frames)
+    SELECT group_concat(data, char(10) ORDER BY id) FROM frame_journal HAVING count(*) > 0;
+  DROP TABLE frame_journal;
+  `,
 ];

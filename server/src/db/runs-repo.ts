@@ -98,7 +98,7 @@ export interface StoredRunState {
   durationMs: number;
   /** Every frame's JSON, in seq order. */
   frames: string[];
-  /** Frames up to this seq are in `run_frames`; later ones only in the journal. */
+  /** Frames up to this seq are in the run's row of `run_logs`; later ones only in the journal. */
   storedSeq: number;
 }
 
@@ -107,24 +107,16 @@ const contentOf = (json: string) => (JSON.parse(json) as { content: string }).co
 
 /** Reads of runs, their frame logs and their events. Writes go through FrameWriter. */
 export class RunsRepo {
-  private readonly framesAfterStmt;
-  private readonly journalAfterStmt;
-  private readonly storedSeqStmt;
+  private readonly logStmt;
+  private readonly batchesStmt;
   private readonly summaryStmt;
   private readonly rowStmt;
   private readonly countsStmt;
 
   constructor(private readonly db: DB) {
-    this.framesAfterStmt = db.prepare<[string, number], { data: string }>(
-      'SELECT data FROM run_frames WHERE run_id = ? AND seq > ? ORDER BY seq',
-    );
-    // No index: only runs streaming now, or that died streaming, have rows here, and they are pruned.
-    this.journalAfterStmt = db.prepare<[string, number], { data: string }>(
-      'SELECT data FROM frame_journal WHERE run_id = ? AND seq > ? ORDER BY seq',
-    );
-    this.storedSeqStmt = db.prepare<[string], { n: number }>(
-      'SELECT coalesce(max(seq), 0) AS n FROM run_frames WHERE run_id = ?',
-    );
+    this.logStmt = db.prepare<[string], { frames: string }>('SELECT frames FROM run_logs WHERE run_id = ?');
+    // Only runs streaming now, or that died streaming, have frames here, and settled batches are pruned.
+    this.batchesStmt = db.prepare<[], { frames: string }>('SELECT frames FROM frame_batches ORDER BY id');
     this.rowStmt = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
     this.countsStmt = db.prepare<[string, string], { events: number; rejected: number }>(
       `SELECT (SELECT count(*) FROM events WHERE run_id = ?) AS events,
@@ -153,8 +145,8 @@ export class RunsRepo {
   stored(id: string): StoredRunState | null {
     const r = this.rowStmt.get(id);
     if (!r) return null;
-    const storedSeq = this.storedSeqStmt.get(id)!.n;
-    const frames = this.framesAfter(id, 0, storedSeq);
+    const settled = this.settledFrames(id);
+    const frames = settled.concat(this.journaledFrames(id, settled.length));
     const state: StoredRunState = {
       summary: { ...toSummary(r), lastSeq: frames.length },
       text: r.text,
@@ -162,7 +154,7 @@ export class RunsRepo {
       pieces: r.pieces,
       durationMs: r.duration_ms,
       frames,
-      storedSeq,
+      storedSeq: settled.length,
     };
     if (r.status === 'running') {
       const chunks = frames.filter(isChunk);
@@ -204,11 +196,32 @@ export class RunsRepo {
     return { items: rows.map(toSummary), total };
   }
 
-  /** JSON of each stored frame with seq > after, in order: settled ones, then journaled ones. */
-  framesAfter(runId: string, after: number, storedSeq = this.storedSeqStmt.get(runId)!.n): string[] {
-    const settled = this.framesAfterStmt.all(runId, after).map((r) => r.data);
-    const journaled = this.journalAfterStmt.all(runId, Math.max(after, storedSeq)).map((r) => r.data);
-    return journaled.length ? settled.concat(journaled) : settled;
+  /** JSON of each stored frame with seq > after, in order: the settled log, then journaled ones. */
+  framesAfter(runId: string, after: number): string[] {
+    const settled = this.settledFrames(runId);
+    const journaled = this.journaledFrames(runId, Math.max(after, settled.length));
+    return settled.slice(after).concat(journaled);
+  }
+
+  /** The log written when the run last settled. */
+  private settledFrames(runId: string): string[] {
+    const row = this.logStmt.get(runId);
+    return row ? row.frames.split('\n') : [];
+  }
+
+  /** Frames of the run in the journal with seq > after (every frame leads with its run id and seq). */
+  private journaledFrames(runId: string, after: number): string[] {
+    const mark = `,"runId":${JSON.stringify(runId)},"seq":`;
+    const out: string[] = [];
+    for (const b of this.batchesStmt.all()) {
+      for (const json of b.frames.split('\n')) {
+        const at = json.indexOf(mark);
+        if (at < 0 || at > 40) continue; // the mark sits right after `{"type":"…"`
+        const seq = parseInt(json.slice(at + mark.length), 10);
+        if (seq > after && seq === after + out.length + 1) out.push(json);
+      }
+    }
+    return out;
   }
 
   eventsOfRun(runId: string): ExtractedEvent[] {

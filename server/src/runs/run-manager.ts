@@ -44,25 +44,35 @@ export class RunManager {
 
   /** Marks runs a previous process left running as interrupted, with a final frame that says so. */
   recoverInterrupted(): number {
-    const stale = this.deps.runs.list({ status: 'running', limit: 10_000, offset: 0 }).items;
-    for (const s of stale) {
-      const run = this.open(s.id)!;
-      run.status = 'interrupted';
-      run.emit({
-        type: 'error',
-        code: 'interrupted',
-        message: '服务重启，运行被中断；可继续生成',
-        retryable: true,
-        events: run.eventCount,
-        rejected: run.rejectedCount,
-        pieces: run.pieces,
-        usage: run.usage,
-        durationMs: run.durationMs,
-      });
-      run.persist();
+    const seen = new Set<string>();
+    // Page by page: each page is settled (no longer `running`) before the next is read.
+    for (;;) {
+      const stale = this.deps.runs
+        .list({ status: 'running', limit: 1000, offset: 0 })
+        .items.filter((s) => !seen.has(s.id));
+      if (stale.length === 0) break;
+      for (const s of stale) {
+        seen.add(s.id);
+        const run = this.open(s.id)!;
+        run.status = 'interrupted';
+        run.emit({
+          type: 'error',
+          code: 'interrupted',
+          message: '服务重启，运行被中断；可继续生成',
+          retryable: true,
+          events: run.eventCount,
+          rejected: run.rejectedCount,
+          pieces: run.pieces,
+          usage: run.usage,
+          durationMs: run.durationMs,
+        });
+        run.persist();
+      }
+      this.deps.writer.flush();
     }
-    this.deps.writer.flush();
-    return stale.length;
+    // Only now may the batches of those runs go.
+    this.deps.writer.recovered();
+    return seen.size;
   }
 
   start(userId: string): Run {

@@ -26,7 +26,7 @@ export interface RunInit {
   durationMs?: number;
   usage?: TokenUsage | null;
   errorCode?: string | null;
-  /** Frames up to this seq are already in `run_frames`. */
+  /** Frames up to this seq are already in the run's stored log. */
   storedSeq?: number;
 }
 
@@ -117,11 +117,16 @@ export class Run implements FrameSource, PatchSource {
 
   /** Appends a frame: assigns its seq, encodes it once, queues it for storage, wakes the watchers. */
   emit(draft: FrameDraft): number {
-    const seq = this.frames.length + 1;
     const { type, ...rest } = draft;
-    // Hand-built so `type`, `runId` and `seq` lead every frame without re-encoding the run id per piece.
     const body = JSON.stringify(rest);
-    const json = `{"type":"${type}"${this.prefix}${seq}${body.length > 2 ? `,${body.slice(1)}` : '}'}`;
+    return this.append(type, body.length > 2 ? `,${body.slice(1)}` : '}');
+  }
+
+  /** `tail`: the frame's fields after `seq`, from the comma to the closing brace. */
+  private append(type: string, tail: string): number {
+    const seq = this.frames.length + 1;
+    // Hand-built so `type`, `runId` and `seq` lead every frame without re-encoding the run id per piece.
+    const json = `{"type":"${type}"${this.prefix}${seq}${tail}`;
     this.frames.push(json);
     this.writer.frame(this, seq, json);
     if (!this.holding) for (const w of this.watchers) w.pump();
@@ -145,7 +150,8 @@ export class Run implements FrameSource, PatchSource {
   chunk(content: string): void {
     this.text += content;
     this.pieces++;
-    this.emit({ type: 'llm_chunk', content });
+    // The hottest frame skips the generic path's object copy and re-encode.
+    this.append('llm_chunk', `,"content":${JSON.stringify(content)}}`);
   }
 
   recordEvent(e: ExtractedEvent): void {

@@ -142,6 +142,13 @@ describe('StreamClient reconnects without losing or repeating frames', () => {
   });
 });
 
+/** Cuts a stored run log to its first `n` frames, as a crash before the last flush would. */
+function keepFrames(db: Database.Database, runId: string, n: number): void {
+  const row = db.prepare('SELECT frames FROM run_logs WHERE run_id = ?').get(runId) as { frames: string };
+  const kept = row.frames.split('\n').slice(0, n).join('\n');
+  db.prepare('UPDATE run_logs SET frames = ? WHERE run_id = ?').run(kept, runId);
+}
+
 describe('a server that lost frames the client saw (crash before flush)', () => {
   it('answers the re-subscribe with invalid_cursor; the client resets the run and replays from 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'es-client-'));
@@ -163,7 +170,7 @@ describe('a server that lost frames the client saw (crash before flush)', () => 
       const port = server.port;
       await server.close();
       const db = new Database(dbPath);
-      db.prepare('DELETE FROM run_frames WHERE run_id = ? AND seq > ?').run(runId, n - 3);
+      keepFrames(db, runId, n - 3);
       db.close();
       server = await startTestServer({ PORT: port }, dbPath);
       await deadline(new Promise<void>((ok) => c.onReset(() => ok())), 5000, 'the reset');
@@ -199,7 +206,7 @@ describe('a server that lost frames the client saw (crash before flush)', () => 
       const cursor = c.lastSeq(runId);
       // As after a crash: the stored log ends one frame before what the client saw, and the run is running.
       const db = new Database(dbPath);
-      db.prepare('DELETE FROM run_frames WHERE run_id = ? AND seq >= ?').run(runId, cursor);
+      keepFrames(db, runId, cursor - 1);
       db.prepare(`UPDATE runs SET status = 'running', last_seq = ? WHERE id = ?`).run(cursor - 1, runId);
       db.close();
       server = await startTestServer({ PORT: port }, dbPath);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { encodeOnce } from '../runs/encode-once.js';
 import type { FrameSink } from '../runs/subscription.js';
 
 export const SSE_HEADERS = {
@@ -21,16 +22,7 @@ export function httpChunk(text: string): Buffer {
   return out;
 }
 
-// Live delivery writes the newest frame to each watcher in turn: one cached entry shares it.
-let lastJson: string | undefined;
-let lastChunk: Buffer | undefined;
-const eventChunk = (json: string, seq: number): Buffer => {
-  if (json !== lastJson) {
-    lastChunk = httpChunk(`id: ${seq}\ndata: ${json}\n\n`);
-    lastJson = json;
-  }
-  return lastChunk!;
-};
+const eventChunk = encodeOnce((json, seq) => httpChunk(`id: ${seq}\ndata: ${json}\n\n`));
 
 /**
  * Writes frames straight to the Node response (no web-stream layers on the hot path). Once the

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { encodeOnce } from '../runs/encode-once.js';
 import type { FrameSink } from '../runs/subscription.js';
 
 /**
@@ -23,16 +24,7 @@ export function wsTextFrame(json: string): Buffer {
   return out;
 }
 
-// Live delivery writes the newest frame to each watcher in turn: one cached entry shares it.
-let lastJson: string | undefined;
-let lastFrame: Buffer | undefined;
-const framed = (json: string): Buffer => {
-  if (json !== lastJson) {
-    lastFrame = wsTextFrame(json);
-    lastJson = json;
-  }
-  return lastFrame!;
-};
+const framed = encodeOnce(wsTextFrame);
 
 /**
  * A socket as a frame sink. Frames go straight to the TCP socket as pre-built WebSocket frames (no
@@ -55,9 +47,9 @@ export class WsSink implements FrameSink {
     this.lowWater = Math.floor(highWater / 2);
   }
 
-  send(json: string): void {
+  send(json: string, seq = 0): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    this.socket.write(framed(json), this.afterSend);
+    this.socket.write(framed(json, seq), this.afterSend);
   }
 
   /** Replies and errors share the socket with frames, and its drain signal. */

@@ -21,15 +21,24 @@ export function startCheckpointer(
     workerData: { path: db.name, intervalMs: opts.intervalMs, restartPages: opts.restartPages ?? 16_384 },
   });
   worker.unref();
+  let exited = false;
+  // A worker that is gone hands checkpoints back to SQLite, so the WAL cannot grow without bound.
+  const handBack = () => {
+    if (db.open) db.pragma('wal_autocheckpoint = 1000');
+  };
   worker.on('message', (m: { error?: string }) => m.error && opts.onError?.(m.error));
   worker.on('error', (err) => opts.onError?.(String(err)));
+  worker.on('exit', () => {
+    exited = true;
+    handBack();
+  });
   return {
     async stop() {
-      const exited = once(worker, 'exit');
+      if (exited) return;
+      worker.ref(); // keep the process alive until the worker has closed its connection
+      const gone = once(worker, 'exit');
       worker.postMessage('stop');
-      await exited;
-      // The connection that closes last checkpoints what is left and removes the WAL.
-      db.pragma('wal_autocheckpoint = 1000');
+      await gone;
     },
   };
 }

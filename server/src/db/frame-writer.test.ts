@@ -498,6 +498,21 @@ describe('FrameWriter', () => {
     expect(repo.framesAfter('run_a', 0)).toEqual(run.frames);
   });
 
+  it('writes a resumed run’s status with its first batch, before the next counter write is due', async () => {
+    const w = newWriter(5, 60_000);
+    const run = startRun(w, 'run_a');
+    run.chunk('看车');
+    run.settle('cancelled');
+    await until(() => row('run_a')?.status === 'cancelled');
+    // Resumed: running again. A crash after this tick must find the row marked running, so the frames
+    // of the resumed attempt (only in the batches) are recovered instead of pruned.
+    run.status = 'running';
+    run.chunk('试驾');
+    await until(() => journal('run_a').length === 3);
+    expect(row('run_a')!.status).toBe('running');
+    expect(repo.stored('run_a')!.frames).toEqual(run.frames);
+  });
+
   it('writes a queued run row in the same flush as its first frames, events and rejected lines', async () => {
     const w = newWriter();
     const run = startRun(w, 'run_a');

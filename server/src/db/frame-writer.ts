@@ -51,6 +51,8 @@ export class FrameWriter {
   private rejected: [string, RejectedLine][] = [];
   /** Runs whose counters changed since they were last written. */
   private dirty = new Map<string, PatchSource>();
+  /** Status each running run's row holds: a change (a resume) is written at once, not within a second. */
+  private readonly statusWritten = new Map<string, RunStatus>();
   /** Batch id of the first frame of each running run: batches below the smallest are settled. */
   private readonly journalFloor = new Map<string, number>();
   /** Batches a previous process left for runs it never settled are kept until recovery is done. */
@@ -102,6 +104,7 @@ export class FrameWriter {
   /** Queues the row of a new run; it is written with the run's first frames. */
   createRun(row: NewRunRow): void {
     this.newRuns.push(row);
+    this.statusWritten.set(row.id, 'running');
     this.schedule();
   }
 
@@ -180,8 +183,12 @@ export class FrameWriter {
     const patchDue = force || performance.now() - this.lastPatchAt >= this.patchMs;
     for (const [id, source] of this.dirty) {
       const patch = source.snapshot();
-      if (!patch.finished && !patchDue) continue;
-      if (patch.finished) this.settle(source);
+      // Recovery trusts the row's status: a run marked running again must say so with its first batch.
+      if (!patch.finished && !patchDue && this.statusWritten.get(id) === patch.status) continue;
+      if (patch.finished) {
+        this.settle(source);
+        this.statusWritten.delete(id);
+      } else this.statusWritten.set(id, patch.status);
       this.dirty.delete(id);
       const u = patch.usage;
       this.stmt.updateRun.run({

@@ -146,7 +146,9 @@ export class RunsRepo {
     const r = this.rowStmt.get(id);
     if (!r) return null;
     const settled = this.settledFrames(id);
-    const frames = settled.concat(this.journaledFrames(id, settled.length));
+    // Only a row still marked running can have frames beyond its log (the writer keeps that true).
+    const frames =
+      r.status === 'running' ? settled.concat(this.journaledFrames(id, settled.length)) : settled;
     const state: StoredRunState = {
       summary: { ...toSummary(r), lastSeq: frames.length },
       text: r.text,

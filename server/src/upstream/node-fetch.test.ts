@@ -388,3 +388,63 @@ describe('createNodeFetch + readChatStream against a hand-written upstream', () 
     );
   });
 });
+
+describe('statuses and redirects', () => {
+  /** A server whose requests are recorded, answering by path. */
+  async function routes(
+    answer: (req: IncomingMessage, body: string, res: ServerResponse) => void,
+  ): Promise<{ base: string; seen: { method: string; url: string; body: string; auth?: string }[] }> {
+    const seen: { method: string; url: string; body: string; auth?: string }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method!, url: req.url!, body, auth: req.headers.authorization });
+        answer(req, body, res);
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  }
+
+  it('follows 307 with the same POST body and 303 as a GET, like the standard fetch', async () => {
+    const up = await routes((req, _body, res) => {
+      if (req.url === '/a') return void res.writeHead(307, { location: '/b' }).end();
+      if (req.url === '/b') return void res.writeHead(303, { location: '/c' }).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":"看车"}');
+    });
+    const f = createNodeFetch();
+    const res = await within(2_000, f(`${up.base}/a`, { method: 'POST', body: '{"q":"试驾"}' }), 'fetch');
+    expect(await res.json()).toEqual({ ok: '看车' });
+    expect(up.seen.map((s) => [s.method, s.url, s.body])).toEqual([
+      ['POST', '/a', '{"q":"试驾"}'],
+      ['POST', '/b', '{"q":"试驾"}'],
+      ['GET', '/c', ''],
+    ]);
+  });
+
+  it('refuses a redirect loop after 20 hops instead of following it forever', async () => {
+    const up = await routes((_req, _body, res) => void res.writeHead(302, { location: '/again' }).end());
+    const r = await outcome(5_000, createNodeFetch()(`${up.base}/loop`), 'the loop');
+    expect(r.resolved).toBe(false);
+    expect(up.seen.length).toBe(21);
+  });
+
+  it('rejects a status a Response cannot carry instead of crashing the process; 205 has no body', async () => {
+    const up = await routes((req, _body, res) => {
+      const raw = res.socket!;
+      // node:http refuses to send 600, so it is written by hand.
+      if (req.url === '/600') return void raw.end('HTTP/1.1 600 Odd\r\ncontent-length: 2\r\n\r\nno');
+      res.writeHead(205).end();
+    });
+    const f = createNodeFetch();
+    const odd = await outcome(2_000, f(`${up.base}/600`), '600');
+    expect(odd.resolved).toBe(false);
+    expect((odd as { error: unknown }).error).toBeInstanceOf(TypeError);
+    const reset = await within(2_000, f(`${up.base}/205`), '205');
+    expect(reset.status).toBe(205);
+    expect(reset.body).toBeNull();
+  });
+});

@@ -77,9 +77,13 @@ test('12 panels with a concurrency limit: queue positions, then all done; Englis
   const stored = await server.json<{ items: { userId: string; eventCount: number }[] }>('/runs?limit=100');
   for (const u of users) expect(stored.items.some((r) => r.userId === u)).toBe(true);
 
+  // The last run finished a moment ago: its toast is still up, and follows the language switch.
+  const toast = page.getByTestId('toast').last();
+  await expect(toast).toContainText('抽象完成');
   await page.getByTestId('lang-switch').click();
   await expect(page.locator('html')).toHaveAttribute('lang', 'en');
   await expect(page.getByTestId('nav-/')).toHaveText('Board');
+  await expect(toast).toContainText('finished:');
   await expect(panelOf(page, users[0]!).getByTestId('status-badge')).toHaveText('Done');
   await page.screenshot({ path: `${SHOTS}/board-12-done-en.png` });
   await page.reload();

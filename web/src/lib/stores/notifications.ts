@@ -15,17 +15,20 @@ export function wireNotifications(): () => void {
     if (to === 'streaming' || to === 'done' || to === 'cancelled' || to === 'error' || to === 'interrupted') {
       announcer.say(t('announce.status', { user, status: t(statusKey(to)) }));
     }
-    if (to === 'done') toasts.push('success', t('toast.done', { user, n: panel.events.length }));
-    else if (to === 'cancelled') toasts.push('info', t('toast.cancelled', { user }));
-    else if (to === 'interrupted') toasts.push('warning', t('toast.interrupted', { user }));
+    // Values are taken now; the wording is looked up when shown, in the language of the moment.
+    if (to === 'done') {
+      const n = panel.events.length;
+      toasts.push('success', () => t('toast.done', { user, n }));
+    } else if (to === 'cancelled') toasts.push('info', () => t('toast.cancelled', { user }));
+    else if (to === 'interrupted') toasts.push('warning', () => t('toast.interrupted', { user }));
     else if (to === 'error') {
-      toasts.push('error', t('toast.error', { user, message: panel.error?.message ?? '' }));
+      const message = panel.error?.message ?? '';
+      toasts.push('error', () => t('toast.error', { user, message }));
     }
   });
   const offFailure = board.onFailure(({ panel, action, message }) => {
     const user = panel?.label ?? '';
-    toasts.push(
-      'error',
+    toasts.push('error', () =>
       action === 'start' ? t('toast.startFailed', { user, message }) : t('toast.actionFailed', { message }),
     );
   });

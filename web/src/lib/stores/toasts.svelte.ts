@@ -3,7 +3,8 @@ export type ToastKind = 'success' | 'error' | 'info' | 'warning';
 export interface Toast {
   id: number;
   kind: ToastKind;
-  text: string;
+  /** Read at render time, so a toast already shown follows a language switch. */
+  text: () => string;
 }
 
 const MAX_VISIBLE = 5;
@@ -13,7 +14,7 @@ class ToastStore {
   items = $state<Toast[]>([]);
   private next = 1;
 
-  push(kind: ToastKind, text: string, timeoutMs = kind === 'error' ? 9000 : 5000): number {
+  push(kind: ToastKind, text: () => string, timeoutMs = kind === 'error' ? 9000 : 5000): number {
     const id = this.next++;
     this.items = [...this.items, { id, kind, text }].slice(-MAX_VISIBLE);
     setTimeout(() => this.dismiss(id), timeoutMs);

@@ -298,7 +298,8 @@ describe('FrameWriter', () => {
     const stored = repo.stored('run_a')!;
     expect(stored.text).toBe('看车，试驾\n下单');
     expect(stored.pieces).toBe(3);
-    expect(stored.summary).toMatchObject({ status: 'running', lastSeq: 4, eventCount: 1, rejectedCount: 1 });
+    // (Its counts of lines come from event and line_rejected frames, which this run never emitted.)
+    expect(stored.summary).toMatchObject({ status: 'running', lastSeq: 4, eventCount: 0, rejectedCount: 0 });
     expect(stored.frames).toEqual([f1, f2, f3, f4]);
     expect(stored.storedSeq).toBe(0);
     expect(repo.detail('run_a')!.text).toBe('看车，试驾\n下单');
@@ -471,7 +472,8 @@ describe('FrameWriter', () => {
     run.event(1);
     await until(() => journal('run_a').length === 1);
     expect(row('run_a')).toMatchObject({ status: 'running', last_seq: 0, event_count: 0, pieces: 0 });
-    expect(repo.eventsOfRun('run_a')).toHaveLength(1); // events are not held back
+    // Lines wait with the counters: rows keyed by run would dirty a page per run per tick.
+    expect(repo.eventsOfRun('run_a')).toHaveLength(0);
 
     run.chunk('试驾');
     await until(() => journal('run_a').length === 2);
@@ -479,6 +481,7 @@ describe('FrameWriter', () => {
 
     w.flush();
     expect(row('run_a')).toMatchObject({ last_seq: 2, event_count: 1, pieces: 2 });
+    expect(repo.eventsOfRun('run_a')).toHaveLength(1);
 
     // Runs that settle are written on the next tick, patch due or not.
     run.settle();
@@ -511,6 +514,38 @@ describe('FrameWriter', () => {
     await until(() => journal('run_a').length === 3);
     expect(row('run_a')!.status).toBe('running');
     expect(repo.stored('run_a')!.frames).toEqual(run.frames);
+  });
+
+  it('rebuilds the lines of a run that died running from its frames, replacing what was stored', () => {
+    const before = newWriter();
+    const run = startRun(before, 'run_a');
+    const lineFrames = (lineNo: number) => {
+      run.event(lineNo);
+      run.emit('event', { event: eventOf('run_a', lineNo), percent: 50 });
+    };
+    lineFrames(1);
+    before.flush(); // line 1 stored as a row
+    lineFrames(2);
+    const line: RejectedLine = { lineNo: 3, text: '随便聊聊', code: 'prose', reason: '不是事件行' };
+    run.rejected(3);
+    run.emit('progress', { stage: 'line_rejected', message: '第 3 行未采用', percent: 50, rejected: line });
+    // The process dies here: lines 2 and 3 are only in the frames (the batch of that tick is written).
+    (before as unknown as { lines: Map<string, unknown> }).lines.clear();
+    before.flush();
+    expect(repo.eventsOfRun('run_a').map((e) => e.lineNo)).toEqual([1]);
+
+    const stored = repo.stored('run_a')!;
+    expect(stored.summary).toMatchObject({ eventCount: 2, rejectedCount: 1 });
+    expect(stored.lines!.events.map((e) => e.lineNo)).toEqual([1, 2]);
+    expect(stored.lines!.rejected).toEqual([line]);
+    const w = newWriter();
+    w.restoreLines('run_a', stored.lines!.events, stored.lines!.rejected);
+    w.flush();
+    expect(repo.eventsOfRun('run_a').map((e) => [e.lineNo, e.summary])).toEqual([
+      [1, '到徐汇门店看了 Model Y'],
+      [2, '到徐汇门店看了 Model Y'],
+    ]);
+    expect(repo.rejectedOfRun('run_a')).toEqual([line]);
   });
 
   it('writes a queued run row in the same flush as its first frames, events and rejected lines', async () => {

@@ -47,8 +47,10 @@ export class FrameWriter {
   private journal: string[] = [];
   /** Runs with frames in `journal`. */
   private journalRuns = new Set<string>();
-  private events: ExtractedEvent[] = [];
-  private rejected: [string, RejectedLine][] = [];
+  /** Parsed lines per run, written with its counters: rows keyed by run would dirty a page per run per tick. */
+  private lines = new Map<string, { events: ExtractedEvent[]; rejected: RejectedLine[] }>();
+  /** Runs whose stored events are replaced, not added to, by their pending lines. */
+  private readonly replaceLines = new Set<string>();
   /** Runs whose counters changed since they were last written. */
   private dirty = new Map<string, PatchSource>();
   /** Status each running run's row holds: a change (a resume) is written at once, not within a second. */
@@ -77,6 +79,7 @@ export class FrameWriter {
       batch: db.prepare('INSERT INTO frame_batches (frames) VALUES (?)'),
       log: db.prepare('INSERT OR REPLACE INTO run_logs (run_id, frames) VALUES (?, ?)'),
       prune: db.prepare('DELETE FROM frame_batches WHERE id < ?'),
+      clearEvents: db.prepare('DELETE FROM events WHERE run_id = ?'),
       event: db.prepare(
         `INSERT INTO events (run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -115,11 +118,27 @@ export class FrameWriter {
   }
 
   event(e: ExtractedEvent): void {
-    this.events.push(e);
+    this.linesOf(e.runId).events.push(e);
   }
 
   rejectedLine(runId: string, line: RejectedLine): void {
-    this.rejected.push([runId, line]);
+    this.linesOf(runId).rejected.push(line);
+  }
+
+  /**
+   * Replaces a run's stored lines with these (recovery: lines not yet written when the process died are
+   * rebuilt from its frames, which were).
+   */
+  restoreLines(runId: string, events: ExtractedEvent[], rejected: RejectedLine[]): void {
+    this.lines.set(runId, { events, rejected });
+    this.replaceLines.add(runId);
+    this.schedule();
+  }
+
+  private linesOf(runId: string): { events: ExtractedEvent[]; rejected: RejectedLine[] } {
+    let l = this.lines.get(runId);
+    if (!l) this.lines.set(runId, (l = { events: [], rejected: [] }));
+    return l;
   }
 
   /** Marks the run's counters as changed; they are read when the batch is written. */
@@ -136,7 +155,14 @@ export class FrameWriter {
   private write(force: boolean): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.journal.length === 0 && this.dirty.size === 0 && this.newRuns.length === 0) return;
+    if (
+      this.journal.length === 0 &&
+      this.dirty.size === 0 &&
+      this.newRuns.length === 0 &&
+      this.lines.size === 0
+    ) {
+      return;
+    }
     this.writeAll(force);
   }
 
@@ -173,19 +199,14 @@ export class FrameWriter {
       this.journal = [];
       this.journalRuns.clear();
     }
-    for (const e of this.events) {
-      const ids = JSON.stringify(e.sourceBehaviorIds);
-      stmt.event.run(e.runId, e.userId, e.lineNo, e.eventType, e.startTime, e.endTime, ids, e.summary);
-    }
-    this.events = [];
-    for (const [runId, l] of this.rejected) stmt.rejected.run(runId, l.lineNo, l.text, l.code, l.reason);
-    this.rejected = [];
     const patchDue = force || performance.now() - this.lastPatchAt >= this.patchMs;
+    if (patchDue) for (const runId of [...this.lines.keys()]) this.writeLines(runId);
     for (const [id, source] of this.dirty) {
       const patch = source.snapshot();
       // Recovery trusts the row's status: a run marked running again must say so with its first batch.
       if (!patch.finished && !patchDue && this.statusWritten.get(id) === patch.status) continue;
       if (patch.finished) {
+        this.writeLines(id);
         this.settle(source);
         this.statusWritten.delete(id);
       } else this.statusWritten.set(id, patch.status);
@@ -214,9 +235,22 @@ export class FrameWriter {
       this.prune();
     }
     // Counters left for later still get written on time when the run goes quiet.
-    if (this.dirty.size > 0) {
+    if (this.dirty.size > 0 || this.lines.size > 0) {
       this.schedule(Math.max(this.flushMs, this.patchMs - (performance.now() - this.lastPatchAt)));
     }
+  }
+
+  private writeLines(runId: string): void {
+    const l = this.lines.get(runId);
+    if (!l) return;
+    this.lines.delete(runId);
+    const { stmt } = this;
+    if (this.replaceLines.delete(runId)) stmt.clearEvents.run(runId);
+    for (const e of l.events) {
+      const ids = JSON.stringify(e.sourceBehaviorIds);
+      stmt.event.run(e.runId, e.userId, e.lineNo, e.eventType, e.startTime, e.endTime, ids, e.summary);
+    }
+    for (const r of l.rejected) stmt.rejected.run(runId, r.lineNo, r.text, r.code, r.reason);
   }
 
   /** Writes a settled run's whole log as its one row; its batches are no longer needed for it. */

@@ -100,9 +100,26 @@ export interface StoredRunState {
   frames: string[];
   /** Frames up to this seq are in the run's row of `run_logs`; later ones only in the journal. */
   storedSeq: number;
+  /** For a row still marked running: its parsed lines, rebuilt from its frames. */
+  lines?: { events: ExtractedEvent[]; rejected: RejectedLine[] };
 }
 
 const isChunk = (json: string) => json.startsWith('{"type":"llm_chunk"');
+
+/** The events and rejected lines a run's frames carry (`event` frames, `line_rejected` progress). */
+function linesOf(frames: string[]): { events: ExtractedEvent[]; rejected: RejectedLine[] } {
+  const events: ExtractedEvent[] = [];
+  const rejected: RejectedLine[] = [];
+  for (const json of frames) {
+    if (json.startsWith('{"type":"event"'))
+      events.push((JSON.parse(json) as { event: ExtractedEvent }).event);
+    else if (json.startsWith('{"type":"progress"') && json.includes('"stage":"line_rejected"')) {
+      const line = (JSON.parse(json) as { rejected?: RejectedLine }).rejected;
+      if (line) rejected.push(line);
+    }
+  }
+  return { events, rejected };
+}
 const contentOf = (json: string) => (JSON.parse(json) as { content: string }).content;
 
 /** Reads of runs, their frame logs and their events. Writes go through FrameWriter. */
@@ -111,17 +128,12 @@ export class RunsRepo {
   private readonly batchesStmt;
   private readonly summaryStmt;
   private readonly rowStmt;
-  private readonly countsStmt;
 
   constructor(private readonly db: DB) {
     this.logStmt = db.prepare<[string], { frames: string }>('SELECT frames FROM run_logs WHERE run_id = ?');
     // Only runs streaming now, or that died streaming, have frames here, and settled batches are pruned.
     this.batchesStmt = db.prepare<[], { frames: string }>('SELECT frames FROM frame_batches ORDER BY id');
     this.rowStmt = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
-    this.countsStmt = db.prepare<[string, string], { events: number; rejected: number }>(
-      `SELECT (SELECT count(*) FROM events WHERE run_id = ?) AS events,
-              (SELECT count(*) FROM rejected_lines WHERE run_id = ?) AS rejected`,
-    );
     this.summaryStmt = db.prepare<[string], Omit<RunRow, 'text'>>(
       `SELECT ${SUMMARY_COLS} FROM runs WHERE id = ?`,
     );
@@ -159,12 +171,14 @@ export class RunsRepo {
       storedSeq: settled.length,
     };
     if (r.status === 'running') {
+      // Lines are written once a second, frames every tick: the frames are the record.
       const chunks = frames.filter(isChunk);
-      const counts = this.countsStmt.get(id, id)!;
+      const lines = linesOf(frames);
       state.text = chunks.map(contentOf).join('');
       state.pieces = chunks.length;
-      state.summary.eventCount = counts.events;
-      state.summary.rejectedCount = counts.rejected;
+      state.summary.eventCount = lines.events.length;
+      state.summary.rejectedCount = lines.rejected.length;
+      state.lines = lines;
     }
     return state;
   }

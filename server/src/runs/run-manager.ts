@@ -189,6 +189,8 @@ export class RunManager {
       },
       this.deps.writer,
     );
+    // Died running: lines not yet written are rebuilt from its frames.
+    if (stored.lines) this.deps.writer.restoreLines(runId, stored.lines.events, stored.lines.rejected);
     this.loaded.set(runId, run);
     return run;
   }

@@ -55,13 +55,15 @@ export class FrameWriter {
   private dirty = new Map<string, PatchSource>();
   /** Status each running run's row holds: a change (a resume) is written at once, not within a second. */
   private readonly statusWritten = new Map<string, RunStatus>();
+  /** When each running run's row was last written: runs fall due one by one, not all in one tick. */
+  private readonly patchedAt = new Map<string, number>();
   /** Batch id of the first frame of each running run: batches below the smallest are settled. */
   private readonly journalFloor = new Map<string, number>();
   /** Batches a previous process left for runs it never settled are kept until recovery is done. */
   private keepAll: boolean;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = 0;
-  private lastPatchAt = performance.now();
+  private lastPruneAt = performance.now();
   private readonly stmt;
   private readonly writeAll;
 
@@ -108,6 +110,7 @@ export class FrameWriter {
   createRun(row: NewRunRow): void {
     this.newRuns.push(row);
     this.statusWritten.set(row.id, 'running');
+    this.patchedAt.set(row.id, performance.now());
     this.schedule();
   }
 
@@ -177,15 +180,15 @@ export class FrameWriter {
 
   private writePending(force: boolean): void {
     const { stmt } = this;
-    const now = new Date().toISOString();
+    const iso = new Date().toISOString();
     for (const r of this.newRuns) {
       const t = r.truncated;
       stmt.insertRun.run(
         r.id,
         r.userId,
         r.model,
-        now,
-        now,
+        iso,
+        iso,
         JSON.stringify(r.behaviourIds),
         t?.included ?? null,
         t?.total ?? null,
@@ -199,22 +202,35 @@ export class FrameWriter {
       this.journal = [];
       this.journalRuns.clear();
     }
-    const patchDue = force || performance.now() - this.lastPatchAt >= this.patchMs;
-    if (patchDue) for (const runId of [...this.lines.keys()]) this.writeLines(runId);
+    const now = performance.now();
+    let nextDue = Infinity;
     for (const [id, source] of this.dirty) {
       const patch = source.snapshot();
+      const patchedAt = this.patchedAt.get(id) ?? -Infinity;
       // Recovery trusts the row's status: a run marked running again must say so with its first batch.
-      if (!patch.finished && !patchDue && this.statusWritten.get(id) === patch.status) continue;
+      const due =
+        force ||
+        patch.finished ||
+        this.statusWritten.get(id) !== patch.status ||
+        now - patchedAt >= this.patchMs;
+      if (!due) {
+        nextDue = Math.min(nextDue, patchedAt + this.patchMs);
+        continue;
+      }
+      this.writeLines(id);
       if (patch.finished) {
-        this.writeLines(id);
         this.settle(source);
         this.statusWritten.delete(id);
-      } else this.statusWritten.set(id, patch.status);
+        this.patchedAt.delete(id);
+      } else {
+        this.statusWritten.set(id, patch.status);
+        this.patchedAt.set(id, now);
+      }
       this.dirty.delete(id);
       const u = patch.usage;
       this.stmt.updateRun.run({
         id,
-        now,
+        now: iso,
         text: patch.text,
         lastSeq: patch.lastSeq,
         eventCount: patch.eventCount,
@@ -230,13 +246,16 @@ export class FrameWriter {
         estimated: u ? (u.estimated ? 1 : 0) : null,
       });
     }
-    if (patchDue) {
-      this.lastPatchAt = performance.now();
+    if (force || now - this.lastPruneAt >= this.patchMs) {
+      // Lines with no dirty run behind them (restored ones) go with the prune.
+      for (const runId of [...this.lines.keys()]) this.writeLines(runId);
+      this.lastPruneAt = now;
       this.prune();
     }
     // Counters left for later still get written on time when the run goes quiet.
     if (this.dirty.size > 0 || this.lines.size > 0) {
-      this.schedule(Math.max(this.flushMs, this.patchMs - (performance.now() - this.lastPatchAt)));
+      const at = Math.min(nextDue, this.lastPruneAt + this.patchMs);
+      this.schedule(Math.max(this.flushMs, at - performance.now()));
     }
   }
 

@@ -45,7 +45,7 @@ class FakeRun implements PatchSource {
     const seq = this.frames.length + 1;
     const json = JSON.stringify({ type, runId: this.id, seq, ...fields });
     this.frames.push(json);
-    this.writer.frame(this, seq, json);
+    this.writer.frame(this, json);
     return json;
   }
 

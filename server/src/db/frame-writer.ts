@@ -114,7 +114,7 @@ export class FrameWriter {
     this.schedule();
   }
 
-  frame(run: PatchSource, _seq: number, json: string): void {
+  frame(run: PatchSource, json: string): void {
     this.journal.push(json);
     this.journalRuns.add(run.id);
     this.touch(run);

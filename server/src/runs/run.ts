@@ -128,7 +128,7 @@ export class Run implements FrameSource, PatchSource {
     // Hand-built so `type`, `runId` and `seq` lead every frame without re-encoding the run id per piece.
     const json = `{"type":"${type}"${this.prefix}${seq}${tail}`;
     this.frames.push(json);
-    this.writer.frame(this, seq, json);
+    this.writer.frame(this, json);
     if (!this.holding) for (const w of this.watchers) w.pump();
     return seq;
   }

@@ -1,21 +1,12 @@
 import { expect, test } from '@playwright/test';
-import { TestServer } from './server';
+import { useTestServer } from './server';
 import { expectStatus, panelText, runIdOf, startBatch } from './helpers';
 
 const TOKEN = 'e2e-secret-token';
-let server: TestServer;
-
-test.beforeAll(async () => {
-  server = await TestServer.create({ API_TOKEN: TOKEN, BUILTIN_PIECES_PER_SECOND: '400' });
-  await server.start();
-});
-
-test.afterAll(async () => {
-  await server?.dispose();
-});
+const server = useTestServer({ API_TOKEN: TOKEN, BUILTIN_PIECES_PER_SECOND: '400' });
 
 test('a server with API_TOKEN: the UI asks for the token, then works over the cookie', async ({ page }) => {
-  await page.goto(server.url);
+  await page.goto(server().url);
   const prompt = page.getByTestId('token-prompt');
   await expect(prompt).toBeVisible();
   await prompt.locator('input').fill('wrong-token-123');
@@ -29,6 +20,6 @@ test('a server with API_TOKEN: the UI asks for the token, then works over the co
   await expect(page.getByTestId('token-prompt')).toHaveCount(0);
   await startBatch(page, ['user_0005']);
   await expectStatus(page, 'user_0005', 'done', 30_000);
-  const stored = await server.run(await runIdOf(page, 'user_0005'));
+  const stored = await server().run(await runIdOf(page, 'user_0005'));
   expect(await panelText(page, 'user_0005')).toBe(stored.text);
 });

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { expect, test, type WebSocketRoute } from '@playwright/test';
-import { TestServer } from './server';
+import { useTestServer } from './server';
 import {
   eventFacts,
   eventKeys,
@@ -15,21 +15,14 @@ import {
 
 const SHOTS = 'test-results/screenshots';
 
-let server: TestServer;
-
-test.beforeAll(async () => {
+test.beforeAll(() => {
   mkdirSync(SHOTS, { recursive: true });
-  server = await TestServer.create();
-  await server.start();
 });
-
-test.afterAll(async () => {
-  await server?.dispose();
-});
+const server = useTestServer();
 
 test('three users stream side by side and end equal to the stored runs', async ({ page }) => {
   const users = ['user_0001', 'user_0002', 'user_0003'];
-  await page.goto(server.url);
+  await page.goto(server().url);
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   await expect(page.getByTestId('model-name')).toHaveText(/\S/);
   await startBatch(page, users);
@@ -56,7 +49,7 @@ test('three users stream side by side and end equal to the stored runs', async (
   for (const u of users) await expectStatus(page, u, 'done', 90_000);
   for (const u of users) {
     const runId = await runIdOf(page, u);
-    const stored = await server.run(runId);
+    const stored = await server().run(runId);
     expect(stored.status).toBe('done');
     expect(await panelText(page, u)).toBe(stored.text);
     expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
@@ -72,8 +65,8 @@ test('cancel one mid-stream, the others go on; resumed, it ends with the events 
   const users = ['user_0004', 'user_0005', 'user_0006'];
   const victim = 'user_0004';
   // The reference: the same user's run, never interrupted (the built-in model is deterministic).
-  const reference = server.runToEnd(victim);
-  await page.goto(server.url);
+  const reference = server().runToEnd(victim);
+  await page.goto(server().url);
   await startBatch(page, users);
   for (const u of users) await expectStatus(page, u, 'streaming', 20_000);
   await waitForText(page, victim, 150);
@@ -85,7 +78,7 @@ test('cancel one mid-stream, the others go on; resumed, it ends with the events 
   for (const u of users.filter((x) => x !== victim)) {
     await expect(panelOf(page, u)).toHaveAttribute('data-status', /streaming|done/);
   }
-  const before = await server.run(await runIdOf(page, victim));
+  const before = await server().run(await runIdOf(page, victim));
   expect(before.status).toBe('cancelled');
   expect(cutText).toBe(before.text);
   await expect(page.locator('[data-testid="toast"][data-kind="info"]')).toBeVisible();
@@ -95,7 +88,7 @@ test('cancel one mid-stream, the others go on; resumed, it ends with the events 
   for (const u of users) await expectStatus(page, u, 'done', 90_000);
 
   const runId = await runIdOf(page, victim);
-  const stored = await server.run(runId);
+  const stored = await server().run(runId);
   const text = await panelText(page, victim);
   expect(text).toBe(stored.text);
   expect(text.startsWith(cutText)).toBe(true);
@@ -105,7 +98,7 @@ test('cancel one mid-stream, the others go on; resumed, it ends with the events 
 
 test('a reload mid-stream re-attaches every panel without duplicated or missing text', async ({ page }) => {
   const users = ['user_0007', 'user_0008', 'user_0009'];
-  await page.goto(server.url);
+  await page.goto(server().url);
   await startBatch(page, users);
   for (const u of users) await waitForText(page, u, 100);
   const runIds = Object.fromEntries(await Promise.all(users.map(async (u) => [u, await runIdOf(page, u)])));
@@ -118,7 +111,7 @@ test('a reload mid-stream re-attaches every panel without duplicated or missing 
   await expect(page.locator('[data-testid="run-panel"][data-status="streaming"]').first()).toBeVisible();
   for (const u of users) await expectStatus(page, u, 'done', 90_000);
   for (const u of users) {
-    const stored = await server.run(runIds[u]!);
+    const stored = await server().run(runIds[u]!);
     expect(await panelText(page, u)).toBe(stored.text);
     expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
   }
@@ -134,7 +127,7 @@ test('a dropped connection mid-stream: reconnects, re-subscribes from the last s
     open.push(ws);
   });
   const users = ['user_0017', 'user_0018', 'user_0019'];
-  await page.goto(server.url);
+  await page.goto(server().url);
   await startBatch(page, users);
   for (const u of users) await waitForText(page, u, 120);
 
@@ -147,7 +140,7 @@ test('a dropped connection mid-stream: reconnects, re-subscribes from the last s
 
   for (const u of users) await expectStatus(page, u, 'done', 90_000);
   for (const u of users) {
-    const stored = await server.run(await runIdOf(page, u));
+    const stored = await server().run(await runIdOf(page, u));
     expect(await panelText(page, u)).toBe(stored.text);
     expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
   }

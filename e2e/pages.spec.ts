@@ -1,27 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { TestServer } from './server';
+import { useTestServer } from './server';
 import { expectStatus, panelOf, panelText, startBatch } from './helpers';
 
 const SHOTS = 'test-results/screenshots';
 
-let server: TestServer;
-
-test.beforeAll(async () => {
+test.beforeAll(() => {
   mkdirSync(SHOTS, { recursive: true });
-  server = await TestServer.create({ BUILTIN_PIECES_PER_SECOND: '400' });
-  await server.start();
 });
-
-test.afterAll(async () => {
-  await server?.dispose();
-});
+const server = useTestServer({ BUILTIN_PIECES_PER_SECOND: '400' });
 
 test('events: clicking an event highlights its source behaviours; export links; overall view', async ({
   page,
 }) => {
-  const done = await server.runToEnd('user_0002');
-  await page.goto(`${server.url}/events?user=user_0002`);
+  const done = await server().runToEnd('user_0002');
+  await page.goto(`${server().url}/events?user=user_0002`);
   const rows = page.getByTestId('events-view').getByTestId('event-row');
   await expect(rows).toHaveCount(done.events.length);
   await expect(page.getByTestId('behaviour-row').first()).toBeVisible();
@@ -37,7 +30,7 @@ test('events: clicking an event highlights its source behaviours; export links; 
     'href',
     '/api/v1/events/export?format=csv&userId=user_0002',
   );
-  const csv = await page.request.get(`${server.url}/api/v1/events/export?format=csv&userId=user_0002`);
+  const csv = await page.request.get(`${server().url}/api/v1/events/export?format=csv&userId=user_0002`);
   expect(csv.ok()).toBe(true);
   await page.screenshot({ path: `${SHOTS}/events.png` });
 
@@ -47,13 +40,13 @@ test('events: clicking an event highlights its source behaviours; export links; 
 });
 
 test('history: a past run opens on the board, replayed from the log', async ({ page }) => {
-  const done = await server.runToEnd('user_0003');
-  await page.goto(`${server.url}/history?user=user_0003`);
+  const done = await server().runToEnd('user_0003');
+  await page.goto(`${server().url}/history?user=user_0003`);
   await page.locator(`[data-testid="history-row"][data-run-id="${done.id}"] button`).click();
   await expect(page.getByTestId('detail-text')).toHaveText(done.text, { useInnerText: false });
   await page.screenshot({ path: `${SHOTS}/history.png` });
   await page.getByTestId('open-on-board').click();
-  await expect(page).toHaveURL(new RegExp(`${server.url}/?$`));
+  await expect(page).toHaveURL(new RegExp(`${server().url}/?$`));
   await expect(panelOf(page, 'user_0003')).toHaveAttribute('data-run-id', done.id);
   await expectStatus(page, 'user_0003', 'done', 20_000);
   expect(await panelText(page, 'user_0003')).toBe(done.text);
@@ -65,7 +58,7 @@ test('12 panels with a concurrency limit: queue positions, then all done; Englis
   page,
 }) => {
   const users = Array.from({ length: 12 }, (_, i) => `user_${String(21 + i).padStart(4, '0')}`);
-  await page.goto(server.url);
+  await page.goto(server().url);
   await page.getByTestId('users-next').click();
   await expect(page.locator('[data-testid="user-row"][data-user-id="user_0021"]')).toBeVisible();
   await startBatch(page, users, 4);
@@ -74,7 +67,7 @@ test('12 panels with a concurrency limit: queue positions, then all done; Englis
   await expect(panelOf(page, 'user_0032').getByTestId('queue-pos')).toHaveText(/8/);
   await page.screenshot({ path: `${SHOTS}/board-12-queued.png` });
   for (const u of users) await expectStatus(page, u, 'done', 120_000);
-  const stored = await server.json<{ items: { userId: string; eventCount: number }[] }>('/runs?limit=100');
+  const stored = await server().json<{ items: { userId: string; eventCount: number }[] }>('/runs?limit=100');
   for (const u of users) expect(stored.items.some((r) => r.userId === u)).toBe(true);
 
   // The last run finished a moment ago: its toast is still up, and follows the language switch.

@@ -1,18 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { TestServer } from './server';
+import { useTestServer } from './server';
 import { expectStatus, panelText, runIdOf, selectUsers, startBatch } from './helpers';
 
-let server: TestServer;
-
-test.beforeAll(async () => {
-  // The built-in model at its fastest: pieces back to back, no pacing.
-  server = await TestServer.create({ BUILTIN_PIECES_PER_SECOND: '0', BUILTIN_FIRST_PIECE_MS: '0' });
-  await server.start();
-});
-
-test.afterAll(async () => {
-  await server?.dispose();
-});
+// The built-in model at its fastest: pieces back to back, no pacing.
+const server = useTestServer({ BUILTIN_PIECES_PER_SECOND: '0', BUILTIN_FIRST_PIECE_MS: '0' });
 
 /**
  * The goal is no task over 50 ms (the RAIL budget), and on a quiet machine the run shows none. This box has
@@ -59,7 +50,7 @@ test('8 panels streaming at full speed stay smooth (long tasks measured)', async
     }
   });
   const users = Array.from({ length: 8 }, (_, i) => `user_${String(1 + i).padStart(4, '0')}`);
-  await page.goto(server.url);
+  await page.goto(server().url);
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   // The panels are on the board first: the subject is streaming, not mounting eight panels.
   await selectUsers(page, users);
@@ -80,7 +71,7 @@ test('8 panels streaming at full speed stay smooth (long tasks measured)', async
   await expect
     .poll(
       async () => {
-        const { items } = await server.json<{ items: { status: string }[] }>('/runs?limit=100');
+        const { items } = await server().json<{ items: { status: string }[] }>('/runs?limit=100');
         return items.length === users.length && items.every((r) => r.status === 'done');
       },
       { timeout: 60_000, intervals: [250] },
@@ -98,7 +89,7 @@ test('8 panels streaming at full speed stay smooth (long tasks measured)', async
   const maxFrame = frames.length ? Math.max(...frames) : 0;
   let pieces = 0;
   for (const u of users) {
-    const stored = await server.run(await runIdOf(page, u));
+    const stored = await server().run(await runIdOf(page, u));
     expect(await panelText(page, u)).toBe(stored.text);
     pieces += stored.lastSeq;
   }

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { TestServer } from './server';
+import { useTestServer } from './server';
 import {
   eventKeys,
   expectStatus,
@@ -11,31 +11,22 @@ import {
   waitForText,
 } from './helpers';
 
-let server: TestServer;
-
-test.beforeAll(async () => {
-  server = await TestServer.create();
-  await server.start();
-});
-
-test.afterAll(async () => {
-  await server?.dispose();
-});
+const server = useTestServer();
 
 test('a server crash mid-stream leaves interrupted panels with their text; one click resumes each', async ({
   page,
 }) => {
   const users = ['user_0010', 'user_0011', 'user_0012'];
-  await page.goto(server.url);
+  await page.goto(server().url);
   await startBatch(page, users);
   for (const u of users) await waitForText(page, u, 150);
   const runIds = Object.fromEntries(await Promise.all(users.map(async (u) => [u, await runIdOf(page, u)])));
 
-  await server.stop('SIGKILL');
+  await server().stop('SIGKILL');
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', /reconnecting|offline/, {
     timeout: 15_000,
   });
-  await server.start();
+  await server().start();
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected', {
     timeout: 30_000,
   });
@@ -43,7 +34,7 @@ test('a server crash mid-stream leaves interrupted panels with their text; one c
   for (const u of users) {
     await expectStatus(page, u, 'interrupted', 30_000);
     await expect(panelOf(page, u)).toHaveAttribute('data-run-id', runIds[u]!);
-    const stored = await server.run(runIds[u]!);
+    const stored = await server().run(runIds[u]!);
     expect(stored.status).toBe('interrupted');
     // Text intact: what the panel shows is exactly what the server kept.
     expect(stored.text.length).toBeGreaterThan(0);
@@ -54,7 +45,7 @@ test('a server crash mid-stream leaves interrupted panels with their text; one c
   for (const u of users) await panelOf(page, u).getByTestId('btn-resume').click();
   for (const u of users) await expectStatus(page, u, 'done', 90_000);
   for (const u of users) {
-    const stored = await server.run(runIds[u]!);
+    const stored = await server().run(runIds[u]!);
     expect(stored.status).toBe('done');
     expect(await panelText(page, u)).toBe(stored.text);
     expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
@@ -69,23 +60,23 @@ test('the same over SSE (no WebSocket): after the crash the panels settle as int
     delete window.WebSocket;
   });
   const users = ['user_0013', 'user_0014'];
-  await page.goto(server.url);
+  await page.goto(server().url);
   await expect(page.getByTestId('connection')).toHaveAttribute('data-transport', 'sse');
   await startBatch(page, users);
   for (const u of users) await waitForText(page, u, 150);
   const runIds = Object.fromEntries(await Promise.all(users.map(async (u) => [u, await runIdOf(page, u)])));
 
-  await server.stop('SIGKILL');
-  await server.start();
+  await server().stop('SIGKILL');
+  await server().start();
   for (const u of users) {
     await expectStatus(page, u, 'interrupted', 30_000);
-    const stored = await server.run(runIds[u]!);
+    const stored = await server().run(runIds[u]!);
     await expect.poll(() => panelText(page, u), { timeout: 10_000 }).toBe(stored.text);
   }
   for (const u of users) await panelOf(page, u).getByTestId('btn-resume').click();
   for (const u of users) await expectStatus(page, u, 'done', 90_000);
   for (const u of users) {
-    const stored = await server.run(runIds[u]!);
+    const stored = await server().run(runIds[u]!);
     expect(await panelText(page, u)).toBe(stored.text);
     expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
   }

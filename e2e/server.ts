@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { test } from '@playwright/test';
 import type { RunDetail, RunSummary } from '@app/shared';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -150,4 +151,23 @@ export class TestServer {
     }
     throw new Error(`run ${runId} of ${userId} did not settle within ${timeoutMs} ms`);
   }
+}
+
+/**
+ * Registers the spec's beforeAll/afterAll around one server: created with `env`, started before the
+ * spec's tests and disposed after them. Returns the server (throws before beforeAll ran).
+ */
+export function useTestServer(env: Record<string, string> = {}): () => TestServer {
+  let server: TestServer | undefined;
+  test.beforeAll(async () => {
+    server = await TestServer.create(env);
+    await server.start();
+  });
+  test.afterAll(async () => {
+    await server?.dispose();
+  });
+  return () => {
+    if (!server) throw new Error('the test server is not created yet (use it inside a test or hook)');
+    return server;
+  };
 }

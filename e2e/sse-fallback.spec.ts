@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { TestServer } from './server';
+import { useTestServer } from './server';
 import {
   eventKeys,
   expectStatus,
@@ -11,20 +11,11 @@ import {
   waitForText,
 } from './helpers';
 
-let server: TestServer;
-
-test.beforeAll(async () => {
-  server = await TestServer.create();
-  await server.start();
-});
-
-test.afterAll(async () => {
-  await server?.dispose();
-});
+const server = useTestServer();
 
 async function expectStoredEqualsPanels(page: Page, users: string[]): Promise<void> {
   for (const u of users) {
-    const stored = await server.run(await runIdOf(page, u));
+    const stored = await server().run(await runIdOf(page, u));
     expect(stored.status).toBe('done');
     expect(await panelText(page, u)).toBe(stored.text);
     expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
@@ -39,7 +30,7 @@ test('WebSocket upgrade blocked: falls back to SSE + REST, cancel and resume inc
     void ws.close({ code: 1006, reason: 'blocked' }).catch(() => {});
   });
   const users = ['user_0013', 'user_0014'];
-  await page.goto(server.url);
+  await page.goto(server().url);
   await expect(page.getByTestId('connection')).toHaveAttribute('data-transport', 'sse', { timeout: 45_000 });
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   expect(attempts).toBeGreaterThanOrEqual(3);
@@ -60,7 +51,7 @@ test('no WebSocket in the browser at all: SSE from the start, and after a reload
     delete window.WebSocket;
   });
   const users = ['user_0015', 'user_0016'];
-  await page.goto(server.url);
+  await page.goto(server().url);
   await expect(page.getByTestId('connection')).toHaveAttribute('data-transport', 'sse');
   await startBatch(page, users);
   for (const u of users) await waitForText(page, u, 100);

@@ -1,3 +1,4 @@
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import WebSocket, { type ClientOptions } from 'ws';
 import {
   isRunFrame,
@@ -10,7 +11,8 @@ import {
   type RunFrame,
   type ServerMessage,
 } from '@app/shared';
-import { deadline, type TestServer } from '../test-support/test-server.js';
+import type { Env } from '../config.js';
+import { deadline, startTestServer, type TestServer } from '../test-support/test-server.js';
 
 /** `ws://host:port/api/v1/ws` for a test server. */
 export const wsUrl = (s: { url: string }, query = ''): string =>
@@ -255,6 +257,45 @@ export class TestWsClient {
   private notify(): void {
     for (const w of [...this.waiters]) w();
   }
+}
+
+export interface WsServer {
+  /** The server started by the suite's beforeAll (throws before that). */
+  readonly server: TestServer;
+  /** Connects to `server` (the suite's by default); the socket is closed after the test. */
+  connect(server?: { url: string }): Promise<TestWsClient>;
+  /** Closes the sockets `connect` opened so far (also done after every test). */
+  closeAll(): Promise<void>;
+}
+
+/**
+ * Registers the hooks of a suite around one test server started with `env`: started in beforeAll,
+ * disposed in afterAll, with the sockets opened through `connect` closed after each test.
+ */
+export function useWsServer(env: Partial<Env> = {}): WsServer {
+  let s: TestServer | undefined;
+  const open: TestWsClient[] = [];
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+  };
+  beforeAll(async () => {
+    s = await startTestServer(env);
+  });
+  afterEach(closeAll);
+  afterAll(() => s?.dispose());
+  const fixture: WsServer = {
+    get server() {
+      if (!s) throw new Error('the test server is not started yet (use it inside a test or hook)');
+      return s;
+    },
+    async connect(server = fixture.server) {
+      const c = await TestWsClient.connect(server);
+      open.push(c);
+      return c;
+    },
+    closeAll,
+  };
+  return fixture;
 }
 
 /** The upgrade's HTTP answer when it is refused (or 101 when it is accepted). */

@@ -1,25 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClosedEvent } from '../model/index.js';
-import { deadline, startTestServer, type TestServer } from '../test-support/test-server.js';
-import { eventKeys, getRun, oneTo, rid, seqs, storedFrames, TestWsClient, textOf } from './test-ws-client.js';
+import { deadline } from '../test-support/test-server.js';
+import { eventKeys, getRun, oneTo, rid, seqs, storedFrames, textOf, useWsServer } from './test-ws-client.js';
 
 describe('cancel and resume over the WebSocket', () => {
-  let s: TestServer;
-  const open: TestWsClient[] = [];
-  const connect = async () => {
-    const c = await TestWsClient.connect(s);
-    open.push(c);
-    return c;
-  };
+  const ws = useWsServer({ BUILTIN_PIECES_PER_SECOND: 400, BUILTIN_FIRST_PIECE_MS: 0 });
+  const { connect } = ws;
   /** The next response of the built-in model that ends. */
-  const nextClosed = () => new Promise<ClosedEvent>((ok) => s.builtin!.events.once('closed', ok));
-  beforeAll(async () => {
-    s = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 400, BUILTIN_FIRST_PIECE_MS: 0 });
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((c) => c.close()));
-  });
-  afterAll(() => s.dispose());
+  const nextClosed = () => new Promise<ClosedEvent>((ok) => ws.server.builtin!.events.once('closed', ok));
 
   it('cancel aborts the upstream within 100 ms, ends with `cancelled` and keeps what was produced', async () => {
     const c = await connect();
@@ -47,9 +35,9 @@ describe('cancel and resume over the WebSocket', () => {
     await new Promise((r) => setTimeout(r, 150));
     await c.alive();
     expect(c.frames(runId)).toHaveLength(frames.length);
-    expect(storedFrames(s, runId)).toEqual(c.rawFrames(runId));
+    expect(storedFrames(ws.server, runId)).toEqual(c.rawFrames(runId));
 
-    const stored = await getRun(s, runId);
+    const stored = await getRun(ws.server, runId);
     expect(stored.status).toBe('cancelled');
     expect(stored.text.length).toBeGreaterThan(0);
     expect(stored.text).toBe(textOf(frames));
@@ -61,25 +49,25 @@ describe('cancel and resume over the WebSocket', () => {
 
   it('cancel of a finished run is refused with run_not_running and the socket keeps working', async () => {
     const c = await connect();
-    s.builtin!.setPace({ piecesPerSecond: 0 });
+    ws.server.builtin!.setPace({ piecesPerSecond: 0 });
     let runId: string;
     try {
       runId = await c.start('user_0003');
       await c.settled(runId);
     } finally {
-      s.builtin!.setPace({ piecesPerSecond: 400 });
+      ws.server.builtin!.setPace({ piecesPerSecond: 400 });
     }
     const r = await c.request({ type: 'cancel', runId });
     expect(r).toMatchObject({ type: 'error', code: 'run_not_running', retryable: false, runId });
     await c.alive();
-    expect((await getRun(s, runId)).status).toBe('done');
+    expect((await getRun(ws.server, runId)).status).toBe('done');
   });
 
   it('cancel then resume yields the events of an uninterrupted run, seq growing in the same run', async () => {
     const ref = await connect();
     const refRun = await ref.start('user_0010');
     await ref.settled(refRun);
-    const reference = eventKeys(await getRun(s, refRun));
+    const reference = eventKeys(await getRun(ws.server, refRun));
     expect(reference.length).toBeGreaterThan(5);
 
     const a = await connect();
@@ -93,7 +81,7 @@ describe('cancel and resume over the WebSocket', () => {
     // Cancelled mid-line: the half line is settled as cut off and regenerated on resume.
     expect(textOf(cancelled).endsWith('\n')).toBe(false);
     expect(cancelled.at(-1)!.type).toBe('cancelled');
-    expect((await getRun(s, runId)).status).toBe('cancelled');
+    expect((await getRun(ws.server, runId)).status).toBe('cancelled');
 
     // Resumed from a socket that was not watching: it gets the new frames, as does the one still subscribed.
     const b = await connect();
@@ -119,12 +107,12 @@ describe('cancel and resume over the WebSocket', () => {
     expect(ackAt).toBeLessThan(firstFrameAt);
     expect(fa.at(-1)!.type).toBe('done');
 
-    const stored = await getRun(s, runId);
+    const stored = await getRun(ws.server, runId);
     expect(stored.status).toBe('done');
     expect(stored.lastSeq).toBe(fa.length);
     expect(stored.text).toBe(textOf(fa));
     expect(eventKeys(stored)).toEqual(reference);
-    expect(storedFrames(s, runId)).toEqual(a.rawFrames(runId));
+    expect(storedFrames(ws.server, runId)).toEqual(a.rawFrames(runId));
 
     const again = await b.request({ type: 'resume', runId });
     expect(again).toMatchObject({ type: 'error', code: 'run_not_resumable', retryable: false, runId });

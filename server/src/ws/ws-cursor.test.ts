@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isRunFrame } from '@app/shared';
-import { startTestServer, type TestServer } from '../test-support/test-server.js';
-import { getRun, oneTo, seqs, storedFrames, TestWsClient } from './test-ws-client.js';
+import { startTestServer } from '../test-support/test-server.js';
+import { getRun, oneTo, seqs, storedFrames, TestWsClient, useWsServer } from './test-ws-client.js';
 
 /** Subscribes from `after`, waits for the run's end (or just the ack when nothing is left), returns the reply and frames. */
 async function subscribeFrom(c: TestWsClient, runId: string, after: number) {
@@ -16,20 +16,8 @@ async function subscribeFrom(c: TestWsClient, runId: string, after: number) {
 }
 
 describe('subscribe with a cursor', () => {
-  let s: TestServer;
-  const open: TestWsClient[] = [];
-  const connect = async (server = s) => {
-    const c = await TestWsClient.connect(server);
-    open.push(c);
-    return c;
-  };
-  beforeAll(async () => {
-    s = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 500, BUILTIN_FIRST_PIECE_MS: 0 });
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((c) => c.close()));
-  });
-  afterAll(() => s.dispose());
+  const ws = useWsServer({ BUILTIN_PIECES_PER_SECOND: 500, BUILTIN_FIRST_PIECE_MS: 0 });
+  const { connect } = ws;
 
   it('on a live run: exactly frames n+1… and then the live ones', async () => {
     const a = await connect();
@@ -42,7 +30,7 @@ describe('subscribe with a cursor', () => {
     const [fa, fb] = await Promise.all([a.settled(runId), b.settled(runId)]);
     expect(seqs(fb)).toEqual(oneTo(fa.length, n + 1));
     expect(b.rawFrames(runId)).toEqual(a.rawFrames(runId).slice(n));
-    expect(b.rawFrames(runId)).toEqual(storedFrames(s, runId).slice(n));
+    expect(b.rawFrames(runId)).toEqual(storedFrames(ws.server, runId).slice(n));
   });
 
   it('on a finished run: exactly frames n+1…; after = lastSeq gives nothing but the ack', async () => {
@@ -64,7 +52,7 @@ describe('subscribe with a cursor', () => {
   });
 
   it('a socket killed at any stage: reconnecting from the last seq seen misses and repeats nothing', async () => {
-    s.builtin!.setPace({ piecesPerSecond: 300 });
+    ws.server.builtin!.setPace({ piecesPerSecond: 300 });
     try {
       // Kill points: right at the ack, after the first frame, early, mid-run, late, after done.
       const stages: { user: string; killAfter: number | 'ack' | 'done' }[] = [
@@ -77,7 +65,7 @@ describe('subscribe with a cursor', () => {
       ];
       await Promise.all(
         stages.map(async ({ user, killAfter }) => {
-          const first = await TestWsClient.connect(s);
+          const first = await TestWsClient.connect(ws.server);
           const runId = await first.start(user);
           if (killAfter === 'done') await first.settled(runId);
           else if (killAfter !== 'ack') await first.framesOf(runId, killAfter);
@@ -96,14 +84,14 @@ describe('subscribe with a cursor', () => {
             rest.length ? oneTo(lastSeen + rest.length, lastSeen + 1) : [],
           );
           const union = [...seen, ...rest];
-          const stored = storedFrames(s, runId);
+          const stored = storedFrames(ws.server, runId);
           expect(union).toEqual(stored);
           expect(JSON.parse(stored.at(-1)!)).toMatchObject({ type: 'done' });
-          expect((await getRun(s, runId)).status).toBe('done');
+          expect((await getRun(ws.server, runId)).status).toBe('done');
         }),
       );
     } finally {
-      s.builtin!.setPace({ piecesPerSecond: 500 });
+      ws.server.builtin!.setPace({ piecesPerSecond: 500 });
     }
   });
 
@@ -133,7 +121,7 @@ describe('subscribe with a cursor', () => {
           expect(raw).toEqual(before.slice(n));
         }
       } finally {
-        await Promise.all(open.splice(0).map((c) => c.close()));
+        await ws.closeAll();
         await b.dispose();
       }
     } finally {

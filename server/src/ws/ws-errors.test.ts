@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRetryable, type ErrorCode } from '@app/shared';
 import { deadline, startTestServer, type TestServer } from '../test-support/test-server.js';
-import { getRun, oneTo, rid, seqs, TestWsClient } from './test-ws-client.js';
+import { getRun, oneTo, rid, seqs, TestWsClient, useWsServer } from './test-ws-client.js';
 
 describe('bad input on the WebSocket gets a stable code and the socket keeps working', () => {
   let s: TestServer;
@@ -102,25 +102,12 @@ describe('bad input on the WebSocket gets a stable code and the socket keeps wor
 });
 
 describe('limits', () => {
-  let s: TestServer;
-  const open: TestWsClient[] = [];
-  const connect = async () => {
-    const c = await TestWsClient.connect(s);
-    open.push(c);
-    return c;
-  };
-  beforeAll(async () => {
-    s = await startTestServer({
-      WS_MAX_RUNS_PER_SOCKET: 2,
-      WS_MAX_MESSAGE_BYTES: 1024,
-      BUILTIN_PIECES_PER_SECOND: 300,
-      BUILTIN_FIRST_PIECE_MS: 0,
-    });
+  const { connect } = useWsServer({
+    WS_MAX_RUNS_PER_SOCKET: 2,
+    WS_MAX_MESSAGE_BYTES: 1024,
+    BUILTIN_PIECES_PER_SECOND: 300,
+    BUILTIN_FIRST_PIECE_MS: 0,
   });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((c) => c.close()));
-  });
-  afterAll(() => s.dispose());
 
   it('a flood of start beyond WS_MAX_RUNS_PER_SOCKET → too_many_runs; the limit is per socket and frees up', async () => {
     const c = await connect();

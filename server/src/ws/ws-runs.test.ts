@@ -1,8 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, RUN_ID_RE, isRunFrame, type RunFrame } from '@app/shared';
 import { readSse } from '../test-support/sse-client.js';
-import { startTestServer, type TestServer } from '../test-support/test-server.js';
-import { getRun, oneTo, poll, rid, seqs, storedFrames, TestWsClient, textOf } from './test-ws-client.js';
+import { getRun, oneTo, poll, rid, seqs, storedFrames, textOf, useWsServer } from './test-ws-client.js';
 
 /** The `data:` lines of an SSE body, exact text. */
 const sseDataLines = (raw: string) =>
@@ -12,20 +11,8 @@ const sseDataLines = (raw: string) =>
     .map((l) => l.slice('data: '.length));
 
 describe('WebSocket channel: runs', () => {
-  let s: TestServer;
-  const open: TestWsClient[] = [];
-  const connect = async () => {
-    const c = await TestWsClient.connect(s);
-    open.push(c);
-    return c;
-  };
-  beforeAll(async () => {
-    s = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 1000, BUILTIN_FIRST_PIECE_MS: 10 });
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((c) => c.close()));
-  });
-  afterAll(() => s.dispose());
+  const ws = useWsServer({ BUILTIN_PIECES_PER_SECOND: 1000, BUILTIN_FIRST_PIECE_MS: 10 });
+  const { connect } = ws;
 
   it('says hello first, acks start, streams seq 1..n to done, and matches REST and SSE exactly', async () => {
     const c = await connect();
@@ -35,9 +22,9 @@ describe('WebSocket channel: runs', () => {
       protocol: PROTOCOL_VERSION,
       model: 'builtin-rules-v1 (built-in)',
       limits: {
-        maxMessageBytes: s.ctx.config.WS_MAX_MESSAGE_BYTES,
-        maxRunsPerSocket: s.ctx.config.WS_MAX_RUNS_PER_SOCKET,
-        heartbeatMs: s.ctx.config.WS_HEARTBEAT_MS,
+        maxMessageBytes: ws.server.ctx.config.WS_MAX_MESSAGE_BYTES,
+        maxRunsPerSocket: ws.server.ctx.config.WS_MAX_RUNS_PER_SOCKET,
+        heartbeatMs: ws.server.ctx.config.WS_HEARTBEAT_MS,
       },
     });
 
@@ -64,19 +51,19 @@ describe('WebSocket channel: runs', () => {
     expect(frames.at(-1)!.type).toBe('done');
     expect(frames.filter((f) => f.type === 'done')).toHaveLength(1);
 
-    const stored = await getRun(s, ack.runId);
+    const stored = await getRun(ws.server, ack.runId);
     expect(stored.status).toBe('done');
     expect(stored.lastSeq).toBe(frames.length);
     expect(textOf(frames)).toBe(stored.text);
     expect(frames.filter((f) => f.type === 'event')).toHaveLength(stored.events.length);
 
     // The SSE stream of the same run: `id:` = seq, and the very same JSON, byte for byte.
-    const sse = await readSse(`${s.url}/api/v1/runs/${ack.runId}/stream`);
+    const sse = await readSse(`${ws.server.url}/api/v1/runs/${ack.runId}/stream`);
     expect(sse.status).toBe(200);
     expect(sse.frames.map((f) => f.id)).toEqual(frames.map((f) => String(f.seq)));
     expect(sse.frames.map((f) => f.frame)).toStrictEqual(frames);
     expect(sseDataLines(sse.raw)).toEqual(c.rawFrames(ack.runId));
-    expect(storedFrames(s, ack.runId)).toEqual(c.rawFrames(ack.runId));
+    expect(storedFrames(ws.server, ack.runId)).toEqual(c.rawFrames(ack.runId));
   });
 
   it('multiplexes three users on one socket, each run in order and gapless', async () => {
@@ -101,15 +88,15 @@ describe('WebSocket channel: runs', () => {
       expect(seqs(frames)).toEqual(oneTo(frames.length));
       expect(frames[0]).toMatchObject({ type: 'start', userId: users[i] });
       expect(frames.at(-1)!.type).toBe('done');
-      const stored = await getRun(s, runIds[i]!);
+      const stored = await getRun(ws.server, runIds[i]!);
       expect(stored.userId).toBe(users[i]);
       expect(textOf(frames)).toBe(stored.text);
-      expect(c.rawFrames(runIds[i]!)).toEqual(storedFrames(s, runIds[i]!));
+      expect(c.rawFrames(runIds[i]!)).toEqual(storedFrames(ws.server, runIds[i]!));
     }
   });
 
   it('a second socket subscribing mid-run and an SSE reader see the identical frames', async () => {
-    s.builtin!.setPace({ piecesPerSecond: 400 });
+    ws.server.builtin!.setPace({ piecesPerSecond: 400 });
     try {
       const a = await connect();
       const b = await connect();
@@ -121,7 +108,7 @@ describe('WebSocket channel: runs', () => {
       if (sub.type !== 'ack') throw new Error();
       expect(sub.lastSeq).toBeGreaterThanOrEqual(30);
       // Joining mid-run over SSE too.
-      const sse = readSse(`${s.url}/api/v1/runs/${runId}/stream`);
+      const sse = readSse(`${ws.server.url}/api/v1/runs/${runId}/stream`);
 
       const [fa, fb] = await Promise.all([a.settled(runId), b.settled(runId)]);
       expect(fa.at(-1)!.type).toBe('done');
@@ -130,12 +117,12 @@ describe('WebSocket channel: runs', () => {
       expect(b.rawFrames(runId)).toEqual(a.rawFrames(runId));
       expect((await sse).frames.map((f) => f.frame)).toStrictEqual(fa);
     } finally {
-      s.builtin!.setPace({ piecesPerSecond: 1000 });
+      ws.server.builtin!.setPace({ piecesPerSecond: 1000 });
     }
   });
 
   it('unsubscribe stops this socket’s frames; the run goes on', async () => {
-    s.builtin!.setPace({ piecesPerSecond: 300 });
+    ws.server.builtin!.setPace({ piecesPerSecond: 300 });
     try {
       const c = await connect();
       const runId = await c.start('user_0010');
@@ -146,7 +133,7 @@ describe('WebSocket channel: runs', () => {
       const got = c.frames(runId).length;
       const stored = await poll(
         async () => {
-          const r = await getRun(s, runId);
+          const r = await getRun(ws.server, runId);
           return r.status === 'running' ? undefined : r;
         },
         10_000,
@@ -158,7 +145,7 @@ describe('WebSocket channel: runs', () => {
       expect(c.received.slice(ackAt + 1).some((r) => isRunFrame(r.msg))).toBe(false);
       expect(got).toBeLessThan(stored.lastSeq);
     } finally {
-      s.builtin!.setPace({ piecesPerSecond: 1000 });
+      ws.server.builtin!.setPace({ piecesPerSecond: 1000 });
     }
   });
 });

@@ -23,6 +23,8 @@ export interface PatchSource {
   readonly lastSeq: number;
   /** Frames up to this seq are in the run's row of `run_logs`; later ones only in the journal. */
   storedSeq: number;
+  /** Read every tick to tell whether the row is due; the full `snapshot()` only when it is. */
+  readonly status: RunStatus;
   frameAt(seq: number): string | undefined;
   snapshot(): RunPatch;
 }
@@ -205,18 +207,18 @@ export class FrameWriter {
     const now = performance.now();
     let nextDue = Infinity;
     for (const [id, source] of this.dirty) {
-      const patch = source.snapshot();
       const patchedAt = this.patchedAt.get(id) ?? -Infinity;
       // Recovery trusts the row's status: a run marked running again must say so with its first batch.
       const due =
         force ||
-        patch.finished ||
-        this.statusWritten.get(id) !== patch.status ||
+        source.status !== 'running' ||
+        this.statusWritten.get(id) !== source.status ||
         now - patchedAt >= this.patchMs;
       if (!due) {
         nextDue = Math.min(nextDue, patchedAt + this.patchMs);
         continue;
       }
+      const patch = source.snapshot();
       this.writeLines(id);
       if (patch.finished) {
         this.settle(source);

@@ -24,7 +24,19 @@ export interface RunManagerDeps {
 }
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const newRunId = () => `run_${Array.from(randomBytes(16), (b) => BASE62[b % 62]).join('')}`;
+const ID_CHARS = 16;
+// Random bytes for 256 ids at a time rather than a randomFillSync call per run (15 % of a run start).
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+const newRunId = (): string => {
+  if (poolAt + ID_CHARS > pool.length) {
+    pool = randomBytes(ID_CHARS * 256);
+    poolAt = 0;
+  }
+  let id = 'run_';
+  for (let i = 0; i < ID_CHARS; i++) id += BASE62[pool[poolAt++]! % 62];
+  return id;
+};
 
 /**
  * Owns every run: starts, cancels and resumes them, and attaches watchers. A run belongs to the server,

@@ -158,6 +158,10 @@ const NAMES: Record<Mode, string> = {
   ws: 'server WS',
   sse: 'server SSE',
 };
+/** `--bare node`: the rows of the bare slot come from the node:http reference relay. */
+export function nameBareSlot(name: string): void {
+  NAMES.bare = name;
+}
 export const rowName = (r: Row) => `${NAMES[r.mode]}${r.watchers > 1 ? ` ×${r.watchers} watchers` : ''}`;
 
 const find = (rows: Row[], mode: Mode, runs: number, watchers = 1, arrival: Arrival = 'steady') =>

@@ -8,7 +8,9 @@
  *
  * Narrower runs: `--levels 100 --reps 2 --modes ws,bare --skip burst,fanout,replay,idle`, `--clients N`
  * (split the load client), `--profile` (node --cpu-prof of server and bare relay, for
- * bench/profile-summary.ts). BENCH_SERVER_ENTRY=<file> swaps in an instrumented server entry.
+ * bench/profile-summary.ts), `--pieces N` (run length; 20 and 400 split per-run from per-piece cost),
+ * `--bare node` (the node:http reference relay in the bare relay's slot). BENCH_SERVER_ENTRY=<file>
+ * swaps in an instrumented server entry.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
@@ -18,6 +20,7 @@ import type { Mode, PhaseSpec, RunsResult, Targets } from './load-client.js';
 import { clockMs, cpuSeconds, fdLimits, memoryMb, resetPeak, startChild, type Child } from './procs.js';
 import {
   emptyCell,
+  nameBareSlot,
   maxOf,
   render,
   summarize,
@@ -42,7 +45,10 @@ const skip = new Set((argValue('--skip') ?? '').split(',').filter(Boolean));
 const levelsArg = argValue('--levels')?.split(',').map(Number);
 const repsArg = argValue('--reps') === undefined ? undefined : Number(argValue('--reps'));
 
-const PIECES = 100;
+/** Pieces per run (`--pieces N`): the targets are set at 100; other lengths split per-run from per-piece cost. */
+const PIECES = Number(argValue('--pieces') ?? 100);
+/** `--bare node` puts the node:http reference relay in the bare relay's place. */
+const nodeFloor = argValue('--bare') === 'node';
 /** How long one run streams: piece i goes out i/RATE s after the first. */
 const RUN_MS = ((PIECES - 1) / RATE) * 1000;
 const IDLE_SOCKETS = 10_000;
@@ -103,7 +109,12 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<number> {
   const started = clockMs();
-  const info = machine();
+  const variant = [
+    nodeFloor ? 'bare slot: node:http reference relay (node-relay.ts; targets assume bare-relay.ts)' : '',
+    PIECES !== 100 ? `${PIECES} pieces per run (targets assume 100)` : '',
+  ].filter(Boolean);
+  if (nodeFloor) nameBareSlot('node:http relay');
+  const info = [machine(), ...variant].join('; ');
   log(`bench: ${info}`);
   const fds = fdLimits();
   const fdsWanted = IDLE_SOCKETS + 2_048;
@@ -118,7 +129,8 @@ async function main(): Promise<number> {
   const model = await startChild('load model', join(BENCH, 'load-model.ts'));
   children.push(model);
   const modelURL = String(model.ready.baseURL);
-  const bare = await startChild('bare relay', join(BENCH, 'bare-relay.ts'), {
+  await model.call({ cmd: 'pace', pace: { pieces: PIECES, piecesPerSecond: RATE } });
+  const bare = await startChild('bare relay', join(BENCH, nodeFloor ? 'node-relay.ts' : 'bare-relay.ts'), {
     env: { BENCH_MODEL_URL: modelURL },
     nodeArgs: prof('bare-relay'),
   });

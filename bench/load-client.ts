@@ -34,7 +34,9 @@ export interface RunsResult {
   failures: string[];
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+// Idle sockets are dropped after 2 s, well before the servers' 5 s keep-alive timeout: reusing one the
+// server is closing at that moment resets the request (seen between phases with 20-piece runs).
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, timeout: 2_000 });
 const userOf = (k: number) => `user_${String((k % 60) + 1).padStart(4, '0')}`;
 
 interface Frame {

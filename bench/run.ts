@@ -12,7 +12,7 @@
  * `--bare node` (the node:http reference relay in the bare relay's slot). BENCH_SERVER_ENTRY=<file>
  * swaps in an instrumented server entry.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -438,7 +438,9 @@ async function main(): Promise<number> {
   const outDir = join(BENCH, 'results');
   mkdirSync(outDir, { recursive: true });
   const stamp = `${new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-')}${quick ? '-quick' : ''}`;
-  const base = join(outDir, `bench-${stamp}`);
+  // Two short runs can end in the same minute: never overwrite one with the other.
+  let base = join(outDir, `bench-${stamp}`);
+  for (let n = 2; existsSync(`${base}.json`); n++) base = join(outDir, `bench-${stamp}-${n}`);
   const json = {
     machine: info,
     quick,

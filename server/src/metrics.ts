@@ -21,7 +21,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(sources: { runningRuns(): number; webSockets(): number }) {
+  constructor(sources: { runningRuns(): number; runsInMemory(): number; webSockets(): number }) {
     collectDefaultMetrics({ register: this.registry });
     // Read at scrape time: nothing to update on the hot path.
     new Gauge({
@@ -30,6 +30,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(sources.runningRuns());
+      },
+    });
+    new Gauge({
+      name: 'es_runs_in_memory',
+      help: 'Runs held in memory: running, watched, or settled and kept for re-attach.',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.runsInMemory());
       },
     });
     new Gauge({

@@ -72,6 +72,7 @@ export async function startServer(
   // Gauges are read at scrape time, by then the WebSocket server below exists.
   const metrics: Metrics = new Metrics({
     runningRuns: (): number => manager.running(),
+    runsInMemory: (): number => manager.inMemory(),
     webSockets: (): number => ws.clients(),
   });
   const manager: RunManager = new RunManager({ config, users, runs, writer, llm, modelName, log, metrics });

@@ -44,6 +44,8 @@ const newRunId = (): string => {
  */
 export class RunManager {
   private readonly loaded = new Map<string, Run>();
+  /** Settled runs nobody watches, oldest first: kept for re-attach, at most SETTLED_RUNS_IN_MEMORY. */
+  private readonly idle = new Map<string, Run>();
   private readonly executing = new Set<Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -155,6 +157,7 @@ export class RunManager {
     const wanted = new Set(run.behaviourIds);
     const behaviours: Behaviour[] = users.behaviours(run.userId).filter((b) => wanted.has(b.id));
     const wasInterrupted = run.status === 'interrupted';
+    this.idle.delete(runId);
     run.status = 'running';
     run.errorCode = null;
     run.errorMessage = null;
@@ -204,6 +207,8 @@ export class RunManager {
     // Died running: lines not yet written are rebuilt from its frames.
     if (stored.lines) this.deps.writer.restoreLines(runId, stored.lines.events, stored.lines.rejected);
     this.loaded.set(runId, run);
+    // Read back for a watcher, which attaches in the same turn; one that is not gets parked as idle.
+    setImmediate(() => this.parkIfIdle(run));
     return run;
   }
 
@@ -231,6 +236,7 @@ export class RunManager {
     }
     const sub = new Subscription(runId, run, sink, after, onSettled);
     run.watchers.add(sub);
+    this.idle.delete(runId);
     run.lastWatchedAt = Date.now();
     onAttached?.(run);
     sub.pump();
@@ -240,7 +246,15 @@ export class RunManager {
   unsubscribe(sub: Subscription): void {
     sub.close();
     const run = this.loaded.get(sub.runId);
-    if (run?.watchers.delete(sub)) run.lastWatchedAt = Date.now();
+    if (run?.watchers.delete(sub)) {
+      run.lastWatchedAt = Date.now();
+      this.parkIfIdle(run);
+    }
+  }
+
+  /** Runs held in memory: running, watched, or settled and kept for re-attach. */
+  inMemory(): number {
+    return this.loaded.size;
   }
 
   /** Text of a run streaming now (its row holds the text only once it settles). */
@@ -252,6 +266,11 @@ export class RunManager {
   /** Makes every queued write visible to readers now. */
   flushWrites(): void {
     this.deps.writer.flush();
+  }
+
+  /** Whether a run is generating now (a running run is always in memory: nothing is read back). */
+  isRunning(runId: string): boolean {
+    return this.loaded.get(runId)?.status === 'running';
   }
 
   running(): number {
@@ -295,8 +314,31 @@ export class RunManager {
     }).finally(() => {
       this.deps.metrics?.runsSettled.inc({ status: run.status });
       this.executing.delete(p);
+      this.parkIfIdle(run);
     });
     this.executing.add(p);
+  }
+
+  /**
+   * A settled run nobody watches joins the idle list; past SETTLED_RUNS_IN_MEMORY the oldest leave
+   * memory at once (their log is stored, `open` reads them back), so memory stays bounded however
+   * many runs finish between sweeps.
+   */
+  private parkIfIdle(run: Run): void {
+    if (this.isIdle(run)) {
+      this.idle.delete(run.id);
+      this.idle.set(run.id, run);
+    }
+    for (const [id, oldest] of this.idle) {
+      if (this.idle.size <= this.deps.config.SETTLED_RUNS_IN_MEMORY) break;
+      this.idle.delete(id);
+      // Resumed or watched again since it was parked: it stays.
+      if (this.isIdle(oldest)) this.loaded.delete(id);
+    }
+  }
+
+  private isIdle(run: Run): boolean {
+    return run.status !== 'running' && run.watchers.size === 0 && this.loaded.get(run.id) === run;
   }
 
   /** Drops settled, unwatched runs from memory and applies the unwatched-run policy. */
@@ -309,7 +351,10 @@ export class RunManager {
         continue;
       }
       if (run.status !== 'running') {
-        if (now - run.lastWatchedAt > 30_000) this.loaded.delete(id);
+        if (now - run.lastWatchedAt > 30_000) {
+          this.loaded.delete(id);
+          this.idle.delete(id);
+        }
       } else if (idleMs > 0 && now - run.lastWatchedAt > idleMs) {
         run.controller?.abort('unwatched' satisfies AbortReason);
       }

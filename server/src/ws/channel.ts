@@ -156,7 +156,7 @@ export class Channel {
   private checkRunLimit(): void {
     let running = 0;
     for (const id of this.owned) {
-      if (this.ctx.manager.open(id)?.status === 'running') running++;
+      if (this.ctx.manager.isRunning(id)) running++;
       else this.owned.delete(id);
     }
     const max = this.ctx.config.WS_MAX_RUNS_PER_SOCKET;

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { TestServer } from '../test-support/test-server.js';
+import { getRun, poll, seqs, oneTo, storedFrames, textOf, useWsServer } from './test-ws-client.js';
+
+/** The server's count of runs held in memory, from its metrics. */
+async function inMemory(s: TestServer): Promise<number> {
+  const text = await (await fetch(`${s.url}/metrics`)).text();
+  const m = /^es_runs_in_memory (\d+)$/m.exec(text);
+  if (!m) throw new Error('es_runs_in_memory missing from /metrics');
+  return Number(m[1]);
+}
+
+describe('finished runs held in memory are bounded (SETTLED_RUNS_IN_MEMORY)', () => {
+  const ws = useWsServer({
+    SETTLED_RUNS_IN_MEMORY: 2,
+    BUILTIN_PIECES_PER_SECOND: 400,
+    BUILTIN_FIRST_PIECE_MS: 0,
+  });
+
+  it('keeps watched runs, drops the oldest unwatched ones past the bound, and replays them from storage', async () => {
+    const s = ws.server;
+    const a = await ws.connect();
+    const ids: string[] = [];
+    for (const user of ['user_0001', 'user_0002', 'user_0003', 'user_0004']) ids.push(await a.start(user));
+    for (const id of ids) await a.settled(id, 15_000);
+    // All four are watched by `a`: none may leave memory however low the bound.
+    expect(await inMemory(s)).toBe(4);
+
+    await a.close();
+    expect(await poll(async () => ((await inMemory(s)) === 2 ? 2 : undefined), 3000, 'two runs left')).toBe(
+      2,
+    );
+
+    // The first run left memory; a new watcher still gets its whole log, byte for byte as first sent.
+    const b = await ws.connect();
+    const ack = await b.request({ type: 'subscribe', runId: ids[0], after: 0 });
+    expect(ack).toMatchObject({ type: 'ack', op: 'subscribe', runId: ids[0], status: 'done' });
+    const frames = await b.settled(ids[0]!);
+    expect(b.rawFrames(ids[0]!)).toEqual(a.rawFrames(ids[0]!));
+    expect(seqs(frames)).toEqual(oneTo(frames.length));
+    expect((await getRun(s, ids[0]!)).text).toBe(textOf(frames));
+    // Watched again, it is back in memory beside the two kept ones.
+    expect(await inMemory(s)).toBe(3);
+  });
+
+  it('a cancelled run that left memory is resumed from storage and its log carries on', async () => {
+    const s = ws.server;
+    const a = await ws.connect();
+    const cancelled = await a.start('user_0005');
+    await a.framesOf(cancelled, 5, 'llm_chunk');
+    await a.request({ type: 'cancel', runId: cancelled });
+    const before = await a.settled(cancelled);
+    expect(before.at(-1)).toMatchObject({ type: 'cancelled' });
+    await a.close();
+    // Two later runs finish unwatched after it: it is the oldest, so it leaves memory.
+    const b = await ws.connect();
+    const later = [await b.start('user_0006'), await b.start('user_0007')];
+    for (const id of later) await b.settled(id, 15_000);
+    await b.close();
+    await poll(async () => ((await inMemory(s)) === 2 ? true : undefined), 3000, 'two runs left');
+
+    const c = await ws.connect();
+    const ack = await c.request({ type: 'resume', runId: cancelled });
+    expect(ack).toMatchObject({ type: 'ack', op: 'resume', runId: cancelled });
+    const after = await c.settled(cancelled, 15_000);
+    expect(after[0]!.seq).toBe(before.length + 1);
+    expect(after.at(-1)).toMatchObject({ type: 'done' });
+    const all = [...before, ...after];
+    expect(seqs(all)).toEqual(oneTo(all.length));
+    expect(storedFrames(s, cancelled)).toEqual([...a.rawFrames(cancelled), ...c.rawFrames(cancelled)]);
+  });
+});

@@ -22,6 +22,11 @@ const server = createServer((req, res) => {
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     },
     (up) => {
+      if (up.statusCode !== 200) {
+        up.resume();
+        res.writeHead(502).end();
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       up.setEncoding('utf8');
       let buffered = '';

@@ -47,8 +47,17 @@ const repsArg = argValue('--reps') === undefined ? undefined : Number(argValue('
 
 /** Pieces per run (`--pieces N`): the targets are set at 100; other lengths split per-run from per-piece cost. */
 const PIECES = Number(argValue('--pieces') ?? 100);
+if (!Number.isInteger(PIECES) || PIECES < 2 || PIECES > 100_000) {
+  console.error(`bench: --pieces must be an integer from 2 to 100000, got ${argValue('--pieces')}`);
+  process.exit(2);
+}
 /** `--bare node` puts the node:http reference relay in the bare relay's place. */
-const nodeFloor = argValue('--bare') === 'node';
+const bareArg = argValue('--bare') ?? 'hono';
+if (bareArg !== 'hono' && bareArg !== 'node') {
+  console.error(`bench: --bare must be hono (the default) or node, got ${bareArg}`);
+  process.exit(2);
+}
+const nodeFloor = bareArg === 'node';
 /** How long one run streams: piece i goes out i/RATE s after the first. */
 const RUN_MS = ((PIECES - 1) / RATE) * 1000;
 const IDLE_SOCKETS = 10_000;

@@ -131,15 +131,32 @@ export class RunManager {
   }
 
   cancel(runId: string, reason: Exclude<AbortReason, 'stall'> = 'client'): Run {
-    const run = this.require(runId);
-    if (run.status !== 'running' || !run.controller) {
+    // A running run is always in memory: anything else is answered from its row, not read back whole.
+    const run = this.loaded.get(runId);
+    if (!run || run.status !== 'running' || !run.controller) {
+      const status = run?.status ?? this.statusOf(runId);
       throw new AppError(
         'run_not_running',
-        `Run ${runId} is ${run.status}; only a running run can be cancelled.`,
+        `Run ${runId} is ${status}; only a running run can be cancelled.`,
       );
     }
     run.controller.abort(reason);
     return run;
+  }
+
+  /** Whether the run exists, without reading its log back into memory. */
+  exists(runId: string): boolean {
+    if (this.loaded.has(runId)) return true;
+    this.deps.writer.flush();
+    return this.deps.runs.summary(runId) !== null;
+  }
+
+  /** Status from storage (pending writes flushed first); throws run_not_found for an unknown run. */
+  private statusOf(runId: string): RunStatus {
+    this.deps.writer.flush();
+    const s = this.deps.runs.summary(runId);
+    if (!s) throw new AppError('run_not_found', `No run with id ${runId}.`);
+    return s.status;
   }
 
   resume(runId: string): Run {

@@ -118,7 +118,7 @@ export class Channel {
         return;
       }
       case 'unsubscribe': {
-        if (!manager.open(msg.runId)) throw new AppError('run_not_found', `No run with id ${msg.runId}.`);
+        if (!manager.exists(msg.runId)) throw new AppError('run_not_found', `No run with id ${msg.runId}.`);
         const sub = this.subs.get(msg.runId);
         if (sub) manager.unsubscribe(sub);
         this.subs.delete(msg.runId);

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { TestServer } from '../test-support/test-server.js';
+import { deadline, type TestServer } from '../test-support/test-server.js';
 import { getRun, poll, seqs, oneTo, storedFrames, textOf, useWsServer } from './test-ws-client.js';
 
 /** The server's count of runs held in memory, from its metrics. */
 async function inMemory(s: TestServer): Promise<number> {
-  const text = await (await fetch(`${s.url}/metrics`)).text();
+  const text = await deadline(
+    fetch(`${s.url}/metrics`).then((r) => r.text()),
+    3000,
+    'GET /metrics',
+  );
   const m = /^es_runs_in_memory (\d+)$/m.exec(text);
   if (!m) throw new Error('es_runs_in_memory missing from /metrics');
   return Number(m[1]);
@@ -48,7 +52,10 @@ describe('finished runs held in memory are bounded (SETTLED_RUNS_IN_MEMORY)', ()
     const a = await ws.connect();
     const cancelled = await a.start('user_0005');
     await a.framesOf(cancelled, 5, 'llm_chunk');
-    await a.request({ type: 'cancel', runId: cancelled });
+    expect(await a.request({ type: 'cancel', runId: cancelled })).toMatchObject({
+      type: 'ack',
+      op: 'cancel',
+    });
     const before = await a.settled(cancelled);
     expect(before.at(-1)).toMatchObject({ type: 'cancelled' });
     await a.close();

@@ -24,29 +24,21 @@ export class Metrics {
   constructor(sources: { runningRuns(): number; runsInMemory(): number; webSockets(): number }) {
     collectDefaultMetrics({ register: this.registry });
     // Read at scrape time: nothing to update on the hot path.
-    new Gauge({
-      name: 'es_runs_running',
-      help: 'Runs generating now.',
-      registers: [this.registry],
-      collect() {
-        this.set(sources.runningRuns());
-      },
-    });
-    new Gauge({
-      name: 'es_runs_in_memory',
-      help: 'Runs held in memory: running, watched, or settled and kept for re-attach.',
-      registers: [this.registry],
-      collect() {
-        this.set(sources.runsInMemory());
-      },
-    });
-    new Gauge({
-      name: 'es_websockets',
-      help: 'Open WebSocket connections.',
-      registers: [this.registry],
-      collect() {
-        this.set(sources.webSockets());
-      },
-    });
+    const sampled = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    sampled('es_runs_running', 'Runs generating now.', sources.runningRuns);
+    sampled(
+      'es_runs_in_memory',
+      'Runs held in memory: running, watched, or settled and kept for re-attach.',
+      sources.runsInMemory,
+    );
+    sampled('es_websockets', 'Open WebSocket connections.', sources.webSockets);
   }
 }

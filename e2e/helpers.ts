@@ -71,3 +71,17 @@ export const eventFacts = (events: ExtractedEvent[]) =>
     sourceBehaviorIds,
     summary,
   }));
+
+/** Each user's run ended `done`, and its panel shows exactly the stored text and events. */
+export async function expectStoredEqualsPanels(
+  page: Page,
+  server: { run(runId: string): Promise<{ status: string; text: string; events: ExtractedEvent[] }> },
+  users: string[],
+): Promise<void> {
+  for (const u of users) {
+    const stored = await server.run(await runIdOf(page, u));
+    expect(stored.status).toBe('done');
+    expect(await panelText(page, u)).toBe(stored.text);
+    expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
+  }
+}

@@ -1,26 +1,8 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { useTestServer } from './server';
-import {
-  eventKeys,
-  expectStatus,
-  panelEvents,
-  panelOf,
-  panelText,
-  runIdOf,
-  startBatch,
-  waitForText,
-} from './helpers';
+import { expectStatus, expectStoredEqualsPanels, panelOf, startBatch, waitForText } from './helpers';
 
 const server = useTestServer();
-
-async function expectStoredEqualsPanels(page: Page, users: string[]): Promise<void> {
-  for (const u of users) {
-    const stored = await server().run(await runIdOf(page, u));
-    expect(stored.status).toBe('done');
-    expect(await panelText(page, u)).toBe(stored.text);
-    expect(await panelEvents(page, u)).toEqual(eventKeys(stored.events));
-  }
-}
 
 test('WebSocket upgrade blocked: falls back to SSE + REST, cancel and resume included', async ({ page }) => {
   let attempts = 0;
@@ -42,7 +24,7 @@ test('WebSocket upgrade blocked: falls back to SSE + REST, cancel and resume inc
   await expectStatus(page, users[0]!, 'cancelled', 15_000);
   await panelOf(page, users[0]!).getByTestId('btn-resume').click();
   for (const u of users) await expectStatus(page, u, 'done', 90_000);
-  await expectStoredEqualsPanels(page, users);
+  await expectStoredEqualsPanels(page, server(), users);
 });
 
 test('no WebSocket in the browser at all: SSE from the start, and after a reload', async ({ page }) => {
@@ -58,5 +40,5 @@ test('no WebSocket in the browser at all: SSE from the start, and after a reload
   await page.reload();
   await expect(page.getByTestId('connection')).toHaveAttribute('data-transport', 'sse');
   for (const u of users) await expectStatus(page, u, 'done', 90_000);
-  await expectStoredEqualsPanels(page, users);
+  await expectStoredEqualsPanels(page, server(), users);
 });

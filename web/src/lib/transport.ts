@@ -8,6 +8,7 @@ import {
   type ConnectionState,
   type EventSourceCtor,
   type WebSocketCtor,
+  type WebSocketLike,
 } from '@app/shared/client';
 
 /**
@@ -133,6 +134,35 @@ export class WsTransport implements Transport {
     const limit = this.worked ? BLOCKED_AFTER_WORKED_MS : BLOCKED_AFTER_MS;
     if (!this.stable && Date.now() - this.httpUpSince >= limit) this.unavailable();
   }
+}
+
+/**
+ * Whether WebSocket works here now: a socket that gets the server's hello and stays open `holdMs`
+ * (a proxy that accepts the upgrade and cuts it at once does not count). Settles within `holdMs` + 5 s.
+ */
+export function probeWebSocket(WebSocket: WebSocketCtor, holdMs = STABLE_MS): Promise<boolean> {
+  return new Promise((resolve) => {
+    let ws: WebSocketLike;
+    try {
+      ws = new WebSocket(wsUrl());
+    } catch {
+      return resolve(false);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      ws.close();
+      resolve(ok);
+    };
+    timer = setTimeout(() => done(false), 5000);
+    ws.onmessage = () => {
+      ws.onmessage = null;
+      clearTimeout(timer);
+      timer = setTimeout(() => done(true), holdMs);
+    };
+    ws.onclose = ws.onerror = () => done(false);
+  });
 }
 
 /** SSE per run (EventSource with Last-Event-ID) plus REST start, cancel and resume. */

@@ -4,7 +4,13 @@ import { api, ApiError } from '../api';
 import { RunQueue } from '../run-queue';
 import { loadBoard, saveBoard, type SavedBoard } from '../saved-board';
 import { isLive, isSettled, type PanelStatus } from '../status';
-import { SseTransport, WsTransport, type Transport, type TransportHandlers } from '../transport';
+import {
+  probeWebSocket,
+  SseTransport,
+  WsTransport,
+  type Transport,
+  type TransportHandlers,
+} from '../transport';
 import { Panel } from './panel.svelte';
 
 /** The server's default per-socket limit of running runs (WS_MAX_RUNS_PER_SOCKET). */
@@ -17,6 +23,9 @@ const VERIFY_DELAY_MS = 1000;
 const WATCH_RETRY_MS = 3000;
 /** A live panel without a frame for this long is checked against the server. */
 const QUIET_MS = 5000;
+/** After a fallback to SSE, WebSocket is tried again after this long, doubling up to the maximum. */
+const WS_RETRY_FIRST_MS = 15_000;
+const WS_RETRY_MAX_MS = 300_000;
 
 export interface StatusChange {
   panel: Panel;
@@ -67,6 +76,7 @@ class Board {
   private rafHandle = 0;
   private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
   private clock: ReturnType<typeof setInterval> | null = null;
+  private wsRetry: ReturnType<typeof setTimeout> | null = null;
 
   /** Connects and re-attaches the saved board. Idempotent. */
   init(): void {
@@ -252,11 +262,40 @@ class Board {
     );
   }
 
-  /** WebSocket is blocked here: continue every panel over SSE from where it was. */
+  /** WebSocket is blocked here: continue every panel over SSE from where it was, and try again later. */
   private fallBackToSse(): void {
     if (this.transport?.kind === 'sse') return;
     this.transport?.close();
     this.transport = this.createSse();
+    this.retryWsLater(WS_RETRY_FIRST_MS);
+    this.rewatchAll();
+  }
+
+  /** While on SSE after a fallback: WebSocket is probed now and then, and taken back once it works. */
+  private retryWsLater(delayMs: number): void {
+    if (this.wsRetry) clearTimeout(this.wsRetry);
+    this.wsRetry = setTimeout(() => void this.retryWs(delayMs), delayMs);
+  }
+
+  private async retryWs(delayMs: number): Promise<void> {
+    this.wsRetry = null;
+    const WS = (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
+    if (typeof WS !== 'function' || this.transport?.kind !== 'sse') return;
+    // A start in flight finishes on the transport that sent it: switch at a quiet moment.
+    const starting = () => this.panels.some((p) => p.status === 'starting');
+    if (starting()) return this.retryWsLater(delayMs);
+    const works = await probeWebSocket(WS);
+    if (this.transport?.kind !== 'sse') return;
+    if (!works) return this.retryWsLater(Math.min(WS_RETRY_MAX_MS, delayMs * 2));
+    if (starting()) return this.retryWsLater(delayMs);
+    this.transport.close();
+    this.transport = this.createTransport();
+    this.rewatchAll();
+  }
+
+  /** A new transport: every panel's run is watched again from the last frame it applied. */
+  private rewatchAll(): void {
+    if (!this.transport) return;
     for (const p of this.panels) {
       if (p.runId && p.view) {
         const runId = p.runId;

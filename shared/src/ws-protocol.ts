@@ -9,9 +9,17 @@ export const PROTOCOL_VERSION = 1;
 /** Lets a client match a reply to its request; echoed back verbatim. */
 const requestId = z.string().max(128).optional();
 
+/**
+ * A key the client picks for one intended run, so a start can be retried safely (a reload or a dropped
+ * connection while the start was in flight): a start with a key already used returns the run it started.
+ */
+export const startKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{8,64}$/, 'a start key is 8 to 64 characters of A-Z, a-z, 0-9, _ and -');
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   /** Start a new extraction run for a user; the socket is subscribed to it from seq 1. */
-  z.object({ type: z.literal('start'), userId: userIdSchema, requestId }),
+  z.object({ type: z.literal('start'), userId: userIdSchema, key: startKeySchema.optional(), requestId }),
   /** Watch a run: frames after `after` (default 0 = everything), then live ones. */
   z.object({
     type: z.literal('subscribe'),

@@ -185,9 +185,10 @@ describe('FrameWriter', () => {
   const columns = (d: DB, table: string) =>
     (d.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
 
-  it('migrates to v3: frame_batches and run_logs replace frame_journal and run_frames', () => {
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
-    expect(MIGRATIONS).toHaveLength(3);
+  it('migrates to v4: frame_batches and run_logs replace frame_journal and run_frames; runs keep start keys', () => {
+    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(MIGRATIONS).toHaveLength(4);
+    expect(columns(db, 'runs')).toContain('start_key');
     expect(columns(db, 'frame_batches')).toEqual(['id', 'frames']);
     expect(columns(db, 'run_logs')).toEqual(['run_id', 'frames']);
     const tables = tableNames(db);
@@ -234,7 +235,8 @@ describe('FrameWriter', () => {
       expect(v2.prepare('SELECT frames FROM frame_batches').all()).toEqual([
         { frames: [f[3], f[4]].join('\n') },
       ]);
-      // The reader makes one run of them again: the log, then the journaled frames past it.
+      // The reader (on the latest schema) makes one run of them again: the log, then the journaled frames.
+      v2.exec(MIGRATIONS[3]!);
       const v2repo = new RunsRepo(v2);
       expect(v2repo.framesAfter('run_a', 0)).toEqual(f);
       expect(v2repo.stored('run_a')).toMatchObject({ frames: f, storedSeq: 3, text: '看车\n试驾\n' });

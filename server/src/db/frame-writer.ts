@@ -36,6 +36,8 @@ export interface NewRunRow {
   model: string;
   behaviourIds: string[];
   truncated: { included: number; total: number } | null;
+  /** The client's start key, when it sent one. */
+  startKey?: string | null;
 }
 
 /**
@@ -77,8 +79,8 @@ export class FrameWriter {
     this.keepAll = db.prepare("SELECT 1 FROM runs WHERE status = 'running' LIMIT 1").get() !== undefined;
     this.stmt = {
       insertRun: db.prepare(
-        `INSERT INTO runs (id, user_id, model, status, created_at, updated_at, behaviour_ids, truncated_included, truncated_total)
-         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (id, user_id, model, status, created_at, updated_at, behaviour_ids, truncated_included, truncated_total, start_key)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
       ),
       batch: db.prepare('INSERT INTO frame_batches (frames) VALUES (?)'),
       log: db.prepare('INSERT OR REPLACE INTO run_logs (run_id, frames) VALUES (?, ?)'),
@@ -194,6 +196,7 @@ export class FrameWriter {
         JSON.stringify(r.behaviourIds),
         t?.included ?? null,
         t?.total ?? null,
+        r.startKey ?? null,
       );
     }
     this.newRuns = [];

@@ -100,4 +100,9 @@ export const MIGRATIONS: readonly string[] = [
     SELECT group_concat(data, char(10) ORDER BY id) FROM frame_journal HAVING count(*) > 0;
   DROP TABLE frame_journal;
   `,
+  // v4: the client's start key, so a retried start returns the run it already started.
+  `
+  ALTER TABLE runs ADD COLUMN start_key TEXT;
+  CREATE UNIQUE INDEX runs_start_key ON runs(start_key) WHERE start_key IS NOT NULL;
+  `,
 ];

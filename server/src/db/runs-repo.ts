@@ -128,12 +128,16 @@ export class RunsRepo {
   private readonly batchesStmt;
   private readonly summaryStmt;
   private readonly rowStmt;
+  private readonly keyStmt;
 
   constructor(private readonly db: DB) {
     this.logStmt = db.prepare<[string], { frames: string }>('SELECT frames FROM run_logs WHERE run_id = ?');
     // Only runs streaming now, or that died streaming, have frames here, and settled batches are pruned.
     this.batchesStmt = db.prepare<[], { frames: string }>('SELECT frames FROM frame_batches ORDER BY id');
     this.rowStmt = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
+    this.keyStmt = db.prepare<[string], { id: string; userId: string }>(
+      'SELECT id, user_id AS userId FROM runs WHERE start_key = ?',
+    );
     this.summaryStmt = db.prepare<[string], Omit<RunRow, 'text'>>(
       `SELECT ${SUMMARY_COLS} FROM runs WHERE id = ?`,
     );
@@ -142,6 +146,11 @@ export class RunsRepo {
   summary(id: string): RunSummary | null {
     const r = this.summaryStmt.get(id);
     return r ? toSummary(r) : null;
+  }
+
+  /** The run a start key began, if any. */
+  byStartKey(key: string): { id: string; userId: string } | null {
+    return this.keyStmt.get(key) ?? null;
   }
 
   /** The row's text is written when a run settles; while it runs (or if it died running) its frames hold it. */

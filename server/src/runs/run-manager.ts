@@ -89,7 +89,23 @@ export class RunManager {
     return seen.size;
   }
 
-  start(userId: string): Run {
+  /**
+   * `start` made safe to retry: the first start with `key` starts a run, every later one returns that
+   * run (`created: false`), whatever its state now. A key belongs to one user's run.
+   */
+  startOnce(userId: string, key: string | undefined): { run: Run; created: boolean } {
+    if (key !== undefined) {
+      this.deps.writer.flush(); // a run started moments ago must be found by its key
+      const known = this.deps.runs.byStartKey(key);
+      if (known && known.userId !== userId) {
+        throw new AppError('bad_request', `Start key ${key} already started a run for ${known.userId}.`);
+      }
+      if (known) return { run: this.require(known.id), created: false };
+    }
+    return { run: this.start(userId, key), created: true };
+  }
+
+  start(userId: string, startKey?: string): Run {
     const { users, config, modelName } = this.deps;
     if (!USER_ID_RE.test(userId)) throw new AppError('bad_request', `Malformed user id "${userId}".`);
     const user = users.get(userId);
@@ -103,7 +119,7 @@ export class RunManager {
     const truncated = prompt.truncated ? { included: prompt.included.length, total: prompt.total } : null;
     const behaviourIds = prompt.included.map((b) => b.id);
     const id = newRunId();
-    this.deps.writer.createRun({ id, userId, model: modelName, behaviourIds, truncated });
+    this.deps.writer.createRun({ id, userId, model: modelName, behaviourIds, truncated, startKey });
     const run = new Run(
       { id, userId, model: modelName, status: 'running', behaviourIds, truncated },
       this.deps.writer,

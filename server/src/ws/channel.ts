@@ -93,7 +93,7 @@ export class Channel {
     switch (msg.type) {
       case 'start': {
         this.checkRunLimit();
-        const run = manager.start(msg.userId);
+        const { run } = manager.startOnce(msg.userId, msg.key);
         this.owned.add(run.id);
         this.reply({ type: 'ack', op: 'start', runId: run.id, requestId: msg.requestId });
         this.watch(run.id, 0, false);

@@ -82,9 +82,10 @@ async function post<T>(baseUrl: string, path: string, body: unknown, opts: RestO
 export async function startRunRest(
   baseUrl: string,
   userId: string,
-  opts: RestOptions = {},
+  opts: RestOptions & { key?: string } = {},
 ): Promise<{ runId: string }> {
-  const r = await post<{ runId: string }>(baseUrl, '/runs', { userId }, opts);
+  const { key, ...rest } = opts;
+  const r = await post<{ runId: string }>(baseUrl, '/runs', key ? { userId, key } : { userId }, rest);
   return { runId: r.runId };
 }
 

@@ -71,12 +71,21 @@ describe('StreamClient reconnects without losing or repeating frames', () => {
     expect(results.filter((r) => r.sockets >= 2).length).toBeGreaterThanOrEqual(ks.length - 2);
   });
 
-  it('a connection lost just before the done frame: done comes after the reconnect', async () => {
+  /** A client whose connection goes through a proxy that can cut it; `stop` closes both. */
+  const throughCutProxy = async () => {
     const proxy = await startCutProxy(s.port);
     const { Ctor, sockets } = recordingWebSocket();
     const c = new StreamClient({ url: wsUrl(proxy.url), WebSocket: Ctor, backoff: fastRetry });
+    const stop = async () => {
+      c.close();
+      await proxy.close();
+    };
+    return { proxy, sockets, c, rec: recordFrames(c), stop };
+  };
+
+  it('a connection lost just before the done frame: done comes after the reconnect', async () => {
+    const { proxy, sockets, c, rec, stop } = await throughCutProxy();
     try {
-      const rec = recordFrames(c);
       const cut = proxy.cutBefore('"type":"done"');
       const runId = await c.start('user_0007');
       await deadline(cut, 10_000, 'the cut');
@@ -86,8 +95,27 @@ describe('StreamClient reconnects without losing or repeating frames', () => {
       expect(seqsOf(frames)).toEqual(oneToN(stored.lastSeq));
       expect(textOf(frames)).toBe(stored.text);
     } finally {
-      c.close();
-      await proxy.close();
+      await stop();
+    }
+  });
+
+  it('a keyed start whose ack is lost with the connection is sent again and names the one run', async () => {
+    const { proxy, sockets, c, rec, stop } = await throughCutProxy();
+    try {
+      const cut = proxy.cutBefore('"op":"start"');
+      const started = c.start('user_0009', 'reconnect-key-0001');
+      await deadline(cut, 5000, 'the cut before the ack');
+      const runId = await deadline(started, 5000, 'the start answered on the new socket');
+      const frames = await rec.settled(runId);
+      const stored = await getRun(s.url, runId);
+      expect(sockets.length).toBe(2);
+      expect(seqsOf(frames)).toEqual(oneToN(stored.lastSeq));
+      const runs = (await (await fetch(`${s.url}/api/v1/runs?userId=user_0009`)).json()) as {
+        items: { id: string }[];
+      };
+      expect(runs.items.map((r) => r.id)).toEqual([runId]);
+    } finally {
+      await stop();
     }
   });
 

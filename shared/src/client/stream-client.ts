@@ -49,11 +49,14 @@ export class StreamClient extends ChannelCore {
     return this.resets.add(cb);
   }
 
-  /** Starts a run, watched from seq 1. Resolves the run id. */
-  async start(userId: string): Promise<string> {
+  /**
+   * Starts a run, watched from seq 1. Resolves the run id. With a `key` the start is safe to repeat (the
+   * server answers a repeat with the run the key started), so it is also re-sent after a reconnect.
+   */
+  async start(userId: string, key?: string): Promise<string> {
     const ack = await this.request(
-      (requestId) => ({ type: 'start', userId, requestId }),
-      false,
+      (requestId) => (key ? { type: 'start', userId, key, requestId } : { type: 'start', userId, requestId }),
+      key !== undefined,
       (a) => {
         // Synchronously: the run's frames follow the ack before any promise callback runs.
         if (a && !this.watched.has(a.runId))

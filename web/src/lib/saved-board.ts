@@ -7,6 +7,8 @@ export interface SavedPanel {
   runId: string | null;
   /** Concurrency limit of the batch it waits in; absent when not queued. */
   queued?: number;
+  /** Key of a start still in flight: after a reload the start is sent again with it (no second run). */
+  startKey?: string;
 }
 
 export interface SavedBoard {
@@ -27,7 +29,8 @@ export const isSavedBoard = (v: unknown): v is SavedBoard =>
       typeof p === 'object' &&
       p !== null &&
       typeof p.userId === 'string' &&
-      (p.runId === null || typeof p.runId === 'string'),
+      (p.runId === null || typeof p.runId === 'string') &&
+      (p.startKey === undefined || typeof p.startKey === 'string'),
   );
 
 export const loadBoard = (): SavedBoard => loadJson(KEY, EMPTY_BOARD, isSavedBoard);

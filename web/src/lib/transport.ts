@@ -17,7 +17,8 @@ import {
  */
 export interface Transport {
   readonly kind: 'ws' | 'sse';
-  start(userId: string): Promise<string>;
+  /** `key`: the same key on a retry returns the run it started instead of a second one. */
+  start(userId: string, key?: string): Promise<string>;
   /** Watches a run after `after`; resolves the run's status at that moment when the transport knows it. */
   watch(runId: string, after: number): Promise<RunStatus | null>;
   unwatch(runId: string): void;
@@ -77,8 +78,8 @@ export class WsTransport implements Transport {
     this.prober = setInterval(() => void this.probe(), PROBE_EVERY_MS);
   }
 
-  start(userId: string): Promise<string> {
-    return this.client.start(userId);
+  start(userId: string, key?: string): Promise<string> {
+    return this.client.start(userId, key);
   }
 
   async watch(runId: string, after: number): Promise<RunStatus | null> {
@@ -179,8 +180,8 @@ export class SseTransport implements Transport {
     on.state('connected');
   }
 
-  async start(userId: string): Promise<string> {
-    const { runId } = await startRunRest('', userId);
+  async start(userId: string, key?: string): Promise<string> {
+    const { runId } = await startRunRest('', userId, { key });
     this.open(runId, 0);
     return runId;
   }

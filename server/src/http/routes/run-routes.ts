@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { RUN_STATUSES, type RunStatus } from '@app/shared';
+import { RUN_STATUSES, startKeySchema, type RunStatus } from '@app/shared';
 import { AppError } from '../../app-error.js';
 import type { AppContext, HonoEnv } from '../context.js';
 import { intParam } from '../respond.js';
@@ -43,12 +43,16 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
 
   // Start without streaming (batch scripts); watch with GET /runs/{id}/stream or the WebSocket.
   app.post('/runs', async (c) => {
-    const body = (await c.req.json().catch(() => null)) as { userId?: unknown } | null;
+    const body = (await c.req.json().catch(() => null)) as { userId?: unknown; key?: unknown } | null;
     if (!body || typeof body.userId !== 'string') {
-      throw new AppError('bad_request', 'Body must be JSON {"userId": "…"}.');
+      throw new AppError('bad_request', 'Body must be JSON {"userId": "…", "key"?: "…"}.');
     }
-    const run = ctx.manager.start(body.userId);
-    return c.json({ runId: run.id, status: run.status }, 201);
+    const key = body.key === undefined ? undefined : startKeySchema.safeParse(body.key);
+    if (key && !key.success)
+      throw new AppError('bad_request', `Invalid key: ${key.error.issues[0]!.message}.`);
+    const { run, created } = ctx.manager.startOnce(body.userId, key?.data);
+    // 201 for a new run, 200 when the key had already started this one.
+    return c.json({ runId: run.id, status: run.status }, created ? 201 : 200);
   });
 
   return app;

@@ -1,5 +1,11 @@
 import type { RunFrame } from '@app/shared';
-import { applyFrame, createRunView, type ConnectionState, type WebSocketCtor } from '@app/shared/client';
+import {
+  applyFrame,
+  ClientError,
+  createRunView,
+  type ConnectionState,
+  type WebSocketCtor,
+} from '@app/shared/client';
 import { api, ApiError } from '../api';
 import { RunQueue } from '../run-queue';
 import { loadBoard, saveBoard, type SavedBoard } from '../saved-board';
@@ -42,6 +48,15 @@ export interface ActionFailure {
 }
 
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+/** The server refused the request (as opposed to it being lost on the way). */
+const answeredByServer = (err: unknown): boolean =>
+  err instanceof ClientError &&
+  err.code !== 'timeout' &&
+  err.code !== 'disconnected' &&
+  err.code !== 'closed';
+/** 32 hex digits; getRandomValues works on plain-http pages too, where randomUUID does not exist. */
+const newStartKey = (): string =>
+  Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 /**
  * The runes adapter over the framework-free client: panels (one per user), the batch queue, the
@@ -90,6 +105,11 @@ class Board {
       const panel = new Panel(s.userId, s.name ?? null);
       this.panels.push(panel);
       if (s.runId) void this.watchExisting(panel, s.runId);
+      else if (s.startKey) {
+        // Reloaded while its start was in flight: the same key finds the run if the server got it.
+        panel.startKey = s.startKey;
+        this.start(panel);
+      }
       if (s.queued) this.enqueue(panel, s.queued);
     }
     this.clock = setInterval(() => this.tick(), 1000);
@@ -422,17 +442,22 @@ class Board {
     const attempt = {};
     this.launches.set(panel, attempt);
     const current = () => this.launches.get(panel) === attempt && this.panels.includes(panel);
+    // Kept across retries of this start (a fallback, a reload), so they all name one run.
+    const key = (panel.startKey ??= newStartKey());
     try {
-      const runId = await transport.start(panel.userId);
+      const runId = await transport.start(panel.userId, key);
       if (!current() || panel.status !== 'starting' || panel.runId) {
         transport.unwatch(runId);
         return;
       }
+      panel.startKey = null;
       this.attach(panel, runId);
       this.save();
     } catch (err) {
       // A start that died with a replaced transport was already queued again.
       if (!current() || transport !== this.transport) return;
+      // Unanswered (timeout, dropped link): the server may have started it, so a retry keeps the key.
+      if (answeredByServer(err)) panel.startKey = null;
       if (panel.status === 'starting' && !panel.runId) panel.clear('idle');
       this.fail(panel, 'start', err);
       this.pump();
@@ -529,7 +554,8 @@ class Board {
     const data: SavedBoard = {
       panels: this.panels.map((p) => {
         const queued = this.queue.limitOf(p);
-        return { userId: p.userId, name: p.name, runId: p.runId, ...(queued ? { queued } : {}) };
+        const starting = p.startKey && !p.runId ? { startKey: p.startKey } : {};
+        return { userId: p.userId, name: p.name, runId: p.runId, ...(queued ? { queued } : {}), ...starting };
       }),
       columns: this.columns,
       concurrency: this.concurrency,

@@ -32,6 +32,8 @@ export class Panel {
 
   /** The run view frames are folded into (plain, not reactive). */
   view: RunView | null = null;
+  /** Key of the start in flight, kept until it is answered so a retry cannot start a second run. */
+  startKey: string | null = null;
   /** Status changes deserve a toast: we started/resumed the run, or it was live when we attached. */
   notify = false;
   private synced: { view: RunView | null; events: number; rejected: number } = {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ClientError, type RunView } from '@app/shared/client';
 import { framePrinter } from './output.js';
 import { onInterrupt, say, type Session } from './session.js';
@@ -26,9 +27,11 @@ export async function batch({ opts, client, tracker }: Session): Promise<number>
 
   const runOne = async (user: string): Promise<void> => {
     let runId: string;
+    // One key per intended run: a start lost with a dropped connection is re-sent, never run twice.
+    const key = randomUUID();
     for (let attempt = 0; ; attempt++) {
       try {
-        runId = await client.start(user);
+        runId = await client.start(user, key);
         break;
       } catch (err) {
         // The server caps runs per socket; wait for a slot rather than fail.

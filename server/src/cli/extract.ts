@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ClientError, type RunView } from '@app/shared/client';
 import { exitCodeOf, framePrinter, summaryLine } from './output.js';
 import { asCliError, onInterrupt, say, type Session } from './session.js';
@@ -17,7 +18,9 @@ export async function extract({ opts, client, tracker }: Session): Promise<numbe
     if (runId) void cancel(runId);
   });
 
-  const id = await client.start(userId).catch((err: unknown) => Promise.reject(asCliError(err)));
+  const id = await client
+    .start(userId, randomUUID())
+    .catch((err: unknown) => Promise.reject(asCliError(err)));
   runId = id;
   if (ctrlC.pressed()) void cancel(id);
   const settled = tracker.follow(id, framePrinter(opts.json));

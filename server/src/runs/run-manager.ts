@@ -93,7 +93,12 @@ export class RunManager {
    * `start` made safe to retry: the first start with `key` starts a run, every later one returns that
    * run (`created: false`), whatever its state now. A key belongs to one user's run.
    */
-  startOnce(userId: string, key: string | undefined): { run: Run; created: boolean } {
+  startOnce(
+    userId: string,
+    key: string | undefined,
+    /** Runs only when a new run is about to start (limits that an existing run must not count against). */
+    beforeCreate?: () => void,
+  ): { run: Run; created: boolean } {
     if (key !== undefined) {
       this.deps.writer.flush(); // a run started moments ago must be found by its key
       const known = this.deps.runs.byStartKey(key);
@@ -102,10 +107,16 @@ export class RunManager {
       }
       if (known) return { run: this.require(known.id), created: false };
     }
-    return { run: this.start(userId, key), created: true };
+    beforeCreate?.();
+    return { run: this.create(userId, key), created: true };
   }
 
-  start(userId: string, startKey?: string): Run {
+  start(userId: string): Run {
+    return this.create(userId, undefined);
+  }
+
+  /** Keys come only through startOnce, which has made sure no run holds the key yet. */
+  private create(userId: string, startKey: string | undefined): Run {
     const { users, config, modelName } = this.deps;
     if (!USER_ID_RE.test(userId)) throw new AppError('bad_request', `Malformed user id "${userId}".`);
     const user = users.get(userId);

@@ -92,8 +92,8 @@ export class Channel {
     const { manager } = this.ctx;
     switch (msg.type) {
       case 'start': {
-        this.checkRunLimit();
-        const { run } = manager.startOnce(msg.userId, msg.key);
+        // A retried start of a run this socket already has must not count against the limit.
+        const { run } = manager.startOnce(msg.userId, msg.key, () => this.checkRunLimit());
         this.owned.add(run.id);
         this.reply({ type: 'ack', op: 'start', runId: run.id, requestId: msg.requestId });
         this.watch(run.id, 0, false);

@@ -78,6 +78,26 @@ describe('start keys make a start safe to retry', () => {
   });
 });
 
+describe('start keys and the per-socket run limit', () => {
+  const ws = useWsServer({ WS_MAX_RUNS_PER_SOCKET: 1, BUILTIN_PIECES_PER_SECOND: 40 });
+
+  it('a retried start of the run the socket already has is answered, not refused as over the limit', async () => {
+    const a = await ws.connect();
+    const first = await a.request({ type: 'start', userId: 'user_0026', key: 'limit-key-0005' });
+    if (first.type !== 'ack') throw new Error(JSON.stringify(first));
+    expect(await a.request({ type: 'start', userId: 'user_0026', key: 'limit-key-0005' })).toMatchObject({
+      type: 'ack',
+      runId: first.runId,
+    });
+    // A start of a new run is still held to the limit while that run streams.
+    expect(await a.request({ type: 'start', userId: 'user_0027', key: 'limit-key-0006' })).toMatchObject({
+      type: 'error',
+      code: 'too_many_runs',
+    });
+    expect(await runsOf(ws.server, 'user_0027')).toEqual([]);
+  });
+});
+
 describe('start keys across a restart', () => {
   it('a key sent before a restart still finds its run afterwards', async () => {
     const s1 = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 400, BUILTIN_FIRST_PIECE_MS: 0 });

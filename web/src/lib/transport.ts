@@ -51,6 +51,7 @@ const BLOCKED_AFTER_WORKED_MS = 20_000;
 export class WsTransport implements Transport {
   readonly kind = 'ws' as const;
   readonly client: StreamClient;
+  private closed = false;
   private stable = false;
   private worked = false;
   private httpUpSince: number | null = null;
@@ -100,6 +101,7 @@ export class WsTransport implements Transport {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.prober);
     if (this.stableTimer) clearTimeout(this.stableTimer);
     for (const off of this.offs) off();
@@ -127,7 +129,7 @@ export class WsTransport implements Transport {
       this.httpUpSince = null;
       return;
     }
-    if (!(await this.httpUp())) {
+    if (!(await this.httpUp()) || this.closed) {
       this.httpUpSince = null;
       return;
     }
@@ -170,6 +172,8 @@ export function probeWebSocket(WebSocket: WebSocketCtor, holdMs = STABLE_MS): Pr
 export class SseTransport implements Transport {
   readonly kind = 'sse' as const;
   private readonly streams = new Map<string, () => void>();
+  /** A watch or resume answered after close must not open a stream nobody will close. */
+  private closed = false;
 
   constructor(
     private readonly EventSource: EventSourceCtor,
@@ -210,12 +214,14 @@ export class SseTransport implements Transport {
   }
 
   close(): void {
+    this.closed = true;
     for (const stop of this.streams.values()) stop();
     this.streams.clear();
     this.on.state('closed');
   }
 
   private open(runId: string, after: number): void {
+    if (this.closed) return;
     this.streams.get(runId)?.();
     const stop = watchRunSse({
       baseUrl: '',

@@ -51,6 +51,7 @@ const errorMessage = (err: unknown): string => (err instanceof Error ? err.messa
 /** The server refused the request (as opposed to it being lost on the way). */
 const answeredByServer = (err: unknown): boolean =>
   err instanceof ClientError &&
+  !err.retryable &&
   err.code !== 'timeout' &&
   err.code !== 'disconnected' &&
   err.code !== 'closed';
@@ -92,6 +93,7 @@ class Board {
   private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
   private clock: ReturnType<typeof setInterval> | null = null;
   private wsRetry: ReturnType<typeof setTimeout> | null = null;
+  private wsRetryMs = WS_RETRY_FIRST_MS;
 
   /** Connects and re-attaches the saved board. Idempotent. */
   init(): void {
@@ -256,10 +258,13 @@ class Board {
     const WS = (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
     if (typeof WS !== 'function') return this.createSse();
     this.transportKind = 'ws';
-    return new WsTransport(
+    const t: WsTransport = new WsTransport(
       WS,
       this.handlers('ws'),
-      () => this.fallBackToSse(),
+      // Only the transport in use may decide that WebSocket is blocked.
+      () => {
+        if (this.transport === t) this.fallBackToSse();
+      },
       () =>
         // 401 is not "WebSocket blocked": the token prompt shows and the page reloads with the cookie.
         fetch('/api/v1/health', { cache: 'no-store' }).then(
@@ -267,6 +272,7 @@ class Board {
           () => false,
         ),
     );
+    return t;
   }
 
   private createSse(): Transport {
@@ -287,7 +293,9 @@ class Board {
     if (this.transport?.kind === 'sse') return;
     this.transport?.close();
     this.transport = this.createSse();
-    this.retryWsLater(WS_RETRY_FIRST_MS);
+    // Each fallback waits longer before trying again, so a link that keeps failing does not flap.
+    this.retryWsLater(this.wsRetryMs);
+    this.wsRetryMs = Math.min(WS_RETRY_MAX_MS, this.wsRetryMs * 2);
     this.rewatchAll();
   }
 
@@ -301,8 +309,8 @@ class Board {
     this.wsRetry = null;
     const WS = (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
     if (typeof WS !== 'function' || this.transport?.kind !== 'sse') return;
-    // A start in flight finishes on the transport that sent it: switch at a quiet moment.
-    const starting = () => this.panels.some((p) => p.status === 'starting');
+    // Requests in flight (start, cancel, resume) finish on the transport that sent them: switch when quiet.
+    const starting = () => this.panels.some((p) => p.status === 'starting' || p.busy);
     if (starting()) return this.retryWsLater(delayMs);
     const works = await probeWebSocket(WS);
     if (this.transport?.kind !== 'sse') return;
@@ -448,6 +456,8 @@ class Board {
       const runId = await transport.start(panel.userId, key);
       if (!current() || panel.status !== 'starting' || panel.runId) {
         transport.unwatch(runId);
+        // Still this attempt's panel, but it moved on: the next start is a new run with a new key.
+        if (current()) panel.startKey = null;
         return;
       }
       panel.startKey = null;
@@ -554,7 +564,8 @@ class Board {
     const data: SavedBoard = {
       panels: this.panels.map((p) => {
         const queued = this.queue.limitOf(p);
-        const starting = p.startKey && !p.runId ? { startKey: p.startKey } : {};
+        // Only a start in flight is sent again after a reload; an idle panel never starts by itself.
+        const starting = p.startKey && !p.runId && p.status === 'starting' ? { startKey: p.startKey } : {};
         return { userId: p.userId, name: p.name, runId: p.runId, ...(queued ? { queued } : {}), ...starting };
       }),
       columns: this.columns,

@@ -118,6 +118,11 @@ export class FrameWriter {
     this.schedule();
   }
 
+  /** A run created with this start key whose row is still queued (not yet in the database). */
+  queuedRunWithKey(key: string): NewRunRow | undefined {
+    return this.newRuns.find((r) => r.startKey === key);
+  }
+
   frame(run: PatchSource, json: string): void {
     this.journal.push(json);
     this.journalRuns.add(run.id);

@@ -100,8 +100,8 @@ export class RunManager {
     beforeCreate?: () => void,
   ): { run: Run; created: boolean } {
     if (key !== undefined) {
-      this.deps.writer.flush(); // a run started moments ago must be found by its key
-      const known = this.deps.runs.byStartKey(key);
+      // A run started moments ago still has its row in the writer's queue; older ones are stored.
+      const known = this.deps.writer.queuedRunWithKey(key) ?? this.deps.runs.byStartKey(key);
       if (known && known.userId !== userId) {
         throw new AppError('bad_request', `Start key ${key} already started a run for ${known.userId}.`);
       }
@@ -161,7 +161,8 @@ export class RunManager {
     // A running run is always in memory: anything else is answered from its row, not read back whole.
     const run = this.loaded.get(runId);
     if (!run || run.status !== 'running' || !run.controller) {
-      const status = run?.status ?? this.statusOf(runId);
+      const status = run?.status ?? this.storedStatus(runId);
+      if (!status) throw new AppError('run_not_found', `No run with id ${runId}.`);
       throw new AppError(
         'run_not_running',
         `Run ${runId} is ${status}; only a running run can be cancelled.`,
@@ -173,17 +174,13 @@ export class RunManager {
 
   /** Whether the run exists, without reading its log back into memory. */
   exists(runId: string): boolean {
-    if (this.loaded.has(runId)) return true;
-    this.deps.writer.flush();
-    return this.deps.runs.summary(runId) !== null;
+    return this.loaded.has(runId) || this.storedStatus(runId) !== null;
   }
 
-  /** Status from storage (pending writes flushed first); throws run_not_found for an unknown run. */
-  private statusOf(runId: string): RunStatus {
+  /** Status from storage (pending writes flushed first, so an evicted run's end is there). */
+  private storedStatus(runId: string): RunStatus | null {
     this.deps.writer.flush();
-    const s = this.deps.runs.summary(runId);
-    if (!s) throw new AppError('run_not_found', `No run with id ${runId}.`);
-    return s.status;
+    return this.deps.runs.summary(runId)?.status ?? null;
   }
 
   resume(runId: string): Run {

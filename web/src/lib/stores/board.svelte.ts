@@ -55,6 +55,9 @@ const answeredByServer = (err: unknown): boolean =>
   err.code !== 'timeout' &&
   err.code !== 'disconnected' &&
   err.code !== 'closed';
+/** The browser's WebSocket, if it has one. */
+const browserWebSocket = (): WebSocketCtor | undefined =>
+  (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
 /** 32 hex digits; getRandomValues works on plain-http pages too, where randomUUID does not exist. */
 const newStartKey = (): string =>
   Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -255,7 +258,7 @@ class Board {
   }
 
   private createTransport(): Transport {
-    const WS = (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
+    const WS = browserWebSocket();
     if (typeof WS !== 'function') return this.createSse();
     this.transportKind = 'ws';
     const t: WsTransport = new WsTransport(
@@ -307,15 +310,15 @@ class Board {
 
   private async retryWs(delayMs: number): Promise<void> {
     this.wsRetry = null;
-    const WS = (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
+    const WS = browserWebSocket();
     if (typeof WS !== 'function' || this.transport?.kind !== 'sse') return;
     // Requests in flight (start, cancel, resume) finish on the transport that sent them: switch when quiet.
-    const starting = () => this.panels.some((p) => p.status === 'starting' || p.busy);
-    if (starting()) return this.retryWsLater(delayMs);
+    const inFlight = () => this.panels.some((p) => p.status === 'starting' || p.busy);
+    if (inFlight()) return this.retryWsLater(delayMs);
     const works = await probeWebSocket(WS);
     if (this.transport?.kind !== 'sse') return;
     if (!works) return this.retryWsLater(Math.min(WS_RETRY_MAX_MS, delayMs * 2));
-    if (starting()) return this.retryWsLater(delayMs);
+    if (inFlight()) return this.retryWsLater(delayMs);
     this.transport.close();
     this.transport = this.createTransport();
     this.rewatchAll();

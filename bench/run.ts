@@ -10,7 +10,8 @@
  * (split the load client), `--profile` (node --cpu-prof of server and bare relay, for
  * bench/profile-summary.ts), `--pieces N` (run length; 20 and 400 split per-run from per-piece cost),
  * `--bare node` (the node:http reference relay in the bare relay's slot). BENCH_SERVER_ENTRY=<file>
- * swaps in an instrumented server entry.
+ * swaps in an instrumented server entry; BENCH_NODE_ARGS adds node flags to the server (`--perf-basic-prof`
+ * for `perf record -p <pid>`).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
@@ -149,7 +150,11 @@ async function main(): Promise<number> {
     process.env.BENCH_SERVER_ENTRY ?? join(BENCH, 'server-entry.ts'),
     {
       env: { BENCH_MODEL_URL: modelURL, BENCH_DATABASE_PATH: join(dbDir, 'bench.db') },
-      nodeArgs: ['--expose-gc', ...prof('server')],
+      nodeArgs: [
+        '--expose-gc',
+        ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        ...prof('server'),
+      ],
       ...raise,
     },
   );

@@ -46,6 +46,8 @@ export class RunManager {
   private readonly loaded = new Map<string, Run>();
   /** Settled runs nobody watches, oldest first: kept for re-attach, at most SETTLED_RUNS_IN_MEMORY. */
   private readonly idle = new Map<string, Run>();
+  /** Watchers of settled runs that left memory, by run: a run read back (resumed) takes them back. */
+  private readonly parked = new Map<string, Set<Subscription>>();
   private readonly executing = new Set<Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -248,6 +250,12 @@ export class RunManager {
     // Died running: lines not yet written are rebuilt from its frames.
     if (stored.lines) this.deps.writer.restoreLines(runId, stored.lines.events, stored.lines.rejected);
     this.loaded.set(runId, run);
+    const waiting = this.parked.get(runId);
+    this.parked.delete(runId);
+    for (const sub of waiting ?? []) {
+      sub.rebind(run);
+      run.watchers.add(sub);
+    }
     // Read back for a watcher, which attaches in the same turn; one that is not gets parked as idle.
     setImmediate(() => this.parkIfIdle(run));
     return run;
@@ -275,7 +283,12 @@ export class RunManager {
         },
       );
     }
-    const sub = new Subscription(runId, run, sink, after, onSettled);
+    const sub = new Subscription(runId, run, sink, after, (s) => {
+      onSettled?.(s);
+      // Caught up with a settled run: its log may now leave memory like an unwatched one's.
+      const current = this.loaded.get(runId);
+      if (current) this.parkIfIdle(current);
+    });
     run.watchers.add(sub);
     this.idle.delete(runId);
     run.lastWatchedAt = Date.now();
@@ -291,6 +304,8 @@ export class RunManager {
       run.lastWatchedAt = Date.now();
       this.parkIfIdle(run);
     }
+    const parked = this.parked.get(sub.runId);
+    if (parked?.delete(sub) && parked.size === 0) this.parked.delete(sub.runId);
   }
 
   /** Runs held in memory: running, watched, or settled and kept for re-attach. */
@@ -361,9 +376,10 @@ export class RunManager {
   }
 
   /**
-   * A settled run nobody watches joins the idle list; past SETTLED_RUNS_IN_MEMORY the oldest leave
-   * memory at once (their log is stored, `open` reads them back), so memory stays bounded however
-   * many runs finish between sweeps.
+   * A settled run whose watchers (if any) have all of it joins the idle list; past
+   * SETTLED_RUNS_IN_MEMORY the oldest leave memory at once (their log is stored, `open` reads them
+   * back), so memory stays bounded however many runs finish between sweeps, and however many
+   * finished runs a socket stays subscribed to.
    */
   private parkIfIdle(run: Run): void {
     if (this.isIdle(run)) {
@@ -374,28 +390,40 @@ export class RunManager {
       if (this.idle.size <= this.deps.config.SETTLED_RUNS_IN_MEMORY) break;
       this.idle.delete(id);
       // Resumed or watched again since it was parked: it stays.
-      if (this.isIdle(oldest)) this.loaded.delete(id);
+      if (this.isIdle(oldest)) this.evict(oldest);
     }
   }
 
   private isIdle(run: Run): boolean {
-    return run.status !== 'running' && run.watchers.size === 0 && this.loaded.get(run.id) === run;
+    if (run.status === 'running' || this.loaded.get(run.id) !== run) return false;
+    for (const w of run.watchers) if (!w.caughtUp) return false;
+    return true;
+  }
+
+  /** The run leaves memory; its watchers stay subscribed, parked until it is read back. */
+  private evict(run: Run): void {
+    this.loaded.delete(run.id);
+    this.idle.delete(run.id);
+    if (run.watchers.size === 0) return;
+    const parked = this.parked.get(run.id) ?? new Set<Subscription>();
+    for (const sub of run.watchers) {
+      sub.park();
+      parked.add(sub);
+    }
+    run.watchers.clear();
+    this.parked.set(run.id, parked);
   }
 
   /** Drops settled, unwatched runs from memory and applies the unwatched-run policy. */
   private sweep(): void {
     const now = Date.now();
     const idleMs = this.deps.config.UNWATCHED_RUN_TIMEOUT_S * 1000;
-    for (const [id, run] of this.loaded) {
-      if (run.watchers.size > 0) {
-        run.lastWatchedAt = now;
-        continue;
-      }
+    for (const run of this.loaded.values()) {
       if (run.status !== 'running') {
-        if (now - run.lastWatchedAt > 30_000) {
-          this.loaded.delete(id);
-          this.idle.delete(id);
-        }
+        if (!this.isIdle(run)) run.lastWatchedAt = now;
+        else if (now - run.lastWatchedAt > 30_000) this.evict(run);
+      } else if (run.watchers.size > 0) {
+        run.lastWatchedAt = now;
       } else if (idleMs > 0 && now - run.lastWatchedAt > idleMs) {
         run.controller?.abort('unwatched' satisfies AbortReason);
       }

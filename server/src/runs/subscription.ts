@@ -36,7 +36,7 @@ export class Subscription {
 
   constructor(
     readonly runId: string,
-    private readonly source: FrameSource,
+    private source: FrameSource,
     private readonly sink: FrameSink,
     /** Last seq the watcher already has. */
     public cursor: number,
@@ -69,6 +69,20 @@ export class Subscription {
 
   close(): void {
     this.closed = true;
+  }
+
+  /** Has every frame of a settled run, and waits for nothing: the run's log may leave memory. */
+  get caughtUp(): boolean {
+    return !this.waiting && this.source.settled && this.cursor >= this.source.lastSeq;
+  }
+
+  /** Lets go of the run's log (it left memory); `rebind` attaches the run read back from storage. */
+  park(): void {
+    this.source = { lastSeq: this.cursor, settled: true, frameAt: () => undefined };
+  }
+
+  rebind(source: FrameSource): void {
+    this.source = source;
   }
 
   get isClosed(): boolean {

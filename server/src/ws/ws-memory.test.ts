@@ -21,19 +21,18 @@ describe('finished runs held in memory are bounded (SETTLED_RUNS_IN_MEMORY)', ()
     BUILTIN_FIRST_PIECE_MS: 0,
   });
 
-  it('keeps watched runs, drops the oldest unwatched ones past the bound, and replays them from storage', async () => {
+  it('drops the oldest finished runs past the bound, watched or not, and replays them from storage', async () => {
     const s = ws.server;
     const a = await ws.connect();
     const ids: string[] = [];
     for (const user of ['user_0001', 'user_0002', 'user_0003', 'user_0004']) ids.push(await a.start(user));
     for (const id of ids) await a.settled(id, 15_000);
-    // All four are watched by `a`: none may leave memory however low the bound.
-    expect(await inMemory(s)).toBe(4);
-
-    await a.close();
+    // `a` is still subscribed to all four, but has all of each: their logs need not stay in memory.
     expect(await poll(async () => ((await inMemory(s)) === 2 ? 2 : undefined), 3000, 'two runs left')).toBe(
       2,
     );
+    await a.close();
+    expect(await inMemory(s)).toBe(2);
 
     // The first run left memory; a new watcher still gets its whole log, byte for byte as first sent.
     const b = await ws.connect();
@@ -43,8 +42,8 @@ describe('finished runs held in memory are bounded (SETTLED_RUNS_IN_MEMORY)', ()
     expect(b.rawFrames(ids[0]!)).toEqual(a.rawFrames(ids[0]!));
     expect(seqs(frames)).toEqual(oneTo(frames.length));
     expect((await getRun(s, ids[0]!)).text).toBe(textOf(frames));
-    // Watched again, it is back in memory beside the two kept ones.
-    expect(await inMemory(s)).toBe(3);
+    // Read back and caught up with, it counts against the bound like the rest.
+    expect(await inMemory(s)).toBe(2);
   });
 
   it('a cancelled run that left memory is resumed from storage and its log carries on', async () => {
@@ -75,5 +74,33 @@ describe('finished runs held in memory are bounded (SETTLED_RUNS_IN_MEMORY)', ()
     const all = [...before, ...after];
     expect(seqs(all)).toEqual(oneTo(all.length));
     expect(storedFrames(s, cancelled)).toEqual([...a.rawFrames(cancelled), ...c.rawFrames(cancelled)]);
+  });
+
+  it('a socket still subscribed to a run that left memory gets the frames of its resume', async () => {
+    const s = ws.server;
+    const a = await ws.connect();
+    const id = await a.start('user_0008');
+    await a.framesOf(id, 5, 'llm_chunk');
+    expect(await a.request({ type: 'cancel', runId: id })).toMatchObject({ type: 'ack', op: 'cancel' });
+    const before = await a.settled(id);
+    // Two later runs finish after it; `a` stays subscribed to the cancelled one, which leaves memory.
+    const b = await ws.connect();
+    for (const user of ['user_0009', 'user_0010']) await b.settled(await b.start(user), 15_000);
+    await poll(async () => ((await inMemory(s)) === 2 ? true : undefined), 3000, 'two runs left');
+
+    // Another socket resumes it: `a`, which never re-subscribed, gets the rest with no gap.
+    const c = await ws.connect();
+    expect(await c.request({ type: 'resume', runId: id })).toMatchObject({ type: 'ack', op: 'resume' });
+    const all = await a.framesOf(id, 1, 'done', 15_000);
+    expect(all.slice(0, before.length)).toEqual(before);
+    expect(seqs(all)).toEqual(oneTo(all.length));
+    expect(storedFrames(s, id)).toEqual(a.rawFrames(id));
+    // Unsubscribing from a run not in memory is answered, and leaves nothing behind.
+    await c.close();
+    await a.settled(id);
+    expect(await a.request({ type: 'unsubscribe', runId: id })).toMatchObject({
+      type: 'ack',
+      op: 'unsubscribe',
+    });
   });
 });

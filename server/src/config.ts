@@ -35,7 +35,7 @@ const envSchema = z
     WS_HIGH_WATER_BYTES: int(1024 * 1024),
     /** Cancel a run nobody has watched for this many seconds; 0 = never. */
     UNWATCHED_RUN_TIMEOUT_S: int(0),
-    /** Finished runs nobody watches kept in memory for fast re-attach; older ones are read back from the database. */
+    /** Finished runs (watchers caught up) kept in memory for fast re-attach; older ones are read back from the database. */
     SETTLED_RUNS_IN_MEMORY: int(256),
     /** How often batched frames are written to the database. */
     DB_FLUSH_MS: int(20),

@@ -21,7 +21,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(sources: { runningRuns(): number; runsInMemory(): number; webSockets(): number }) {
+  constructor(sources: {
+    runningRuns(): number;
+    runsInMemory(): number;
+    parkedWatchers(): number;
+    webSockets(): number;
+  }) {
     collectDefaultMetrics({ register: this.registry });
     // Read at scrape time: nothing to update on the hot path.
     const sampled = (name: string, help: string, read: () => number) =>
@@ -36,8 +41,13 @@ export class Metrics {
     sampled('es_runs_running', 'Runs generating now.', sources.runningRuns);
     sampled(
       'es_runs_in_memory',
-      'Runs held in memory: running, watched, or settled and kept for re-attach.',
+      'Runs held in memory: running, watched while catching up, or settled and kept for re-attach.',
       sources.runsInMemory,
+    );
+    sampled(
+      'es_parked_watchers',
+      'Subscriptions to finished runs that left memory (a cursor each; a resume reaches them).',
+      sources.parkedWatchers,
     );
     sampled('es_websockets', 'Open WebSocket connections.', sources.webSockets);
   }

@@ -73,6 +73,7 @@ export async function startServer(
   const metrics: Metrics = new Metrics({
     runningRuns: (): number => manager.running(),
     runsInMemory: (): number => manager.inMemory(),
+    parkedWatchers: (): number => manager.parkedWatchers(),
     webSockets: (): number => ws.clients(),
   });
   const manager: RunManager = new RunManager({ config, users, runs, writer, llm, modelName, log, metrics });

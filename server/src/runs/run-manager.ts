@@ -44,10 +44,12 @@ const newRunId = (): string => {
  */
 export class RunManager {
   private readonly loaded = new Map<string, Run>();
-  /** Settled runs nobody watches, oldest first: kept for re-attach, at most SETTLED_RUNS_IN_MEMORY. */
+  /** Settled runs with no watcher behind, oldest first: kept for re-attach, at most SETTLED_RUNS_IN_MEMORY. */
   private readonly idle = new Map<string, Run>();
   /** Watchers of settled runs that left memory, by run: a run read back (resumed) takes them back. */
   private readonly parked = new Map<string, Set<Subscription>>();
+  /** Runs with an idle check planned for the next turn (one per run, however many watchers catch up). */
+  private readonly parkChecks = new Set<string>();
   private readonly executing = new Set<Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -286,8 +288,7 @@ export class RunManager {
     const sub = new Subscription(runId, run, sink, after, (s) => {
       onSettled?.(s);
       // Caught up with a settled run: its log may now leave memory like an unwatched one's.
-      const current = this.loaded.get(runId);
-      if (current) this.parkIfIdle(current);
+      if (!s.isClosed) this.checkIdleSoon(runId);
     });
     run.watchers.add(sub);
     this.idle.delete(runId);
@@ -308,9 +309,28 @@ export class RunManager {
     if (parked?.delete(sub) && parked.size === 0) this.parked.delete(sub.runId);
   }
 
-  /** Runs held in memory: running, watched, or settled and kept for re-attach. */
+  /** Runs held in memory: running, watched while catching up, or settled and kept for re-attach. */
   inMemory(): number {
     return this.loaded.size;
+  }
+
+  /** Subscriptions waiting, as bare cursors, on settled runs that left memory. */
+  parkedWatchers(): number {
+    let n = 0;
+    for (const subs of this.parked.values()) n += subs.size;
+    return n;
+  }
+
+  /**
+   * Where a run's log ends and whether it is settled, without reading the log back: from memory, or from
+   * its row (a run not in memory is settled, and its row was written when it settled).
+   */
+  position(runId: string): { settled: boolean; lastSeq: number } | null {
+    const run = this.loaded.get(runId);
+    if (run) return { settled: run.settled, lastSeq: run.lastSeq };
+    this.deps.writer.flush();
+    const s = this.deps.runs.summary(runId);
+    return s ? { settled: s.status !== 'running', lastSeq: s.lastSeq } : null;
   }
 
   /** Text of a run streaming now (its row holds the text only once it settles). */
@@ -394,6 +414,16 @@ export class RunManager {
     }
   }
 
+  private checkIdleSoon(runId: string): void {
+    if (this.parkChecks.has(runId)) return;
+    this.parkChecks.add(runId);
+    setImmediate(() => {
+      this.parkChecks.delete(runId);
+      const run = this.loaded.get(runId);
+      if (run) this.parkIfIdle(run);
+    });
+  }
+
   private isIdle(run: Run): boolean {
     if (run.status === 'running' || this.loaded.get(run.id) !== run) return false;
     for (const w of run.watchers) if (!w.caughtUp) return false;
@@ -414,7 +444,10 @@ export class RunManager {
     this.parked.set(run.id, parked);
   }
 
-  /** Drops settled, unwatched runs from memory and applies the unwatched-run policy. */
+  /**
+   * Drops settled runs from memory 30 s after they were last attached to or left (watchers caught up
+   * stay subscribed, parked) and applies the unwatched-run policy to running ones.
+   */
   private sweep(): void {
     const now = Date.now();
     const idleMs = this.deps.config.UNWATCHED_RUN_TIMEOUT_S * 1000;

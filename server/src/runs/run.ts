@@ -31,7 +31,7 @@ export interface RunInit {
 }
 
 /**
- * A run as held in memory while it runs or is watched: its frame log (each frame encoded once and
+ * A run as held in memory while it runs, is caught up with, or was just settled: its frame log (each frame encoded once and
  * shared by every watcher), its text, its parser and its watchers. Storage is written behind it by
  * the FrameWriter, one batch per tick.
  */

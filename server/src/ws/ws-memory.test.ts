@@ -2,17 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { deadline, type TestServer } from '../test-support/test-server.js';
 import { getRun, poll, seqs, oneTo, storedFrames, textOf, useWsServer } from './test-ws-client.js';
 
-/** The server's count of runs held in memory, from its metrics. */
-async function inMemory(s: TestServer): Promise<number> {
+/** A gauge of the server's, from its metrics. */
+async function gauge(s: TestServer, name: string): Promise<number> {
   const text = await deadline(
     fetch(`${s.url}/metrics`).then((r) => r.text()),
     3000,
     'GET /metrics',
   );
-  const m = /^es_runs_in_memory (\d+)$/m.exec(text);
-  if (!m) throw new Error('es_runs_in_memory missing from /metrics');
+  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  if (!m) throw new Error(`${name} missing from /metrics`);
   return Number(m[1]);
 }
+
+/** The server's count of runs held in memory. */
+const inMemory = (s: TestServer): Promise<number> => gauge(s, 'es_runs_in_memory');
+const parked = (s: TestServer): Promise<number> => gauge(s, 'es_parked_watchers');
 
 describe('finished runs held in memory are bounded (SETTLED_RUNS_IN_MEMORY)', () => {
   const ws = useWsServer({
@@ -31,8 +35,11 @@ describe('finished runs held in memory are bounded (SETTLED_RUNS_IN_MEMORY)', ()
     expect(await poll(async () => ((await inMemory(s)) === 2 ? 2 : undefined), 3000, 'two runs left')).toBe(
       2,
     );
+    expect(await parked(s)).toBe(2);
     await a.close();
     expect(await inMemory(s)).toBe(2);
+    // Closing the socket lets go of its parked subscriptions too.
+    expect(await parked(s)).toBe(0);
 
     // The first run left memory; a new watcher still gets its whole log, byte for byte as first sent.
     const b = await ws.connect();
@@ -95,12 +102,19 @@ describe('finished runs held in memory are bounded (SETTLED_RUNS_IN_MEMORY)', ()
     expect(all.slice(0, before.length)).toEqual(before);
     expect(seqs(all)).toEqual(oneTo(all.length));
     expect(storedFrames(s, id)).toEqual(a.rawFrames(id));
-    // Unsubscribing from a run not in memory is answered, and leaves nothing behind.
+    // Two more runs finish: the resumed run leaves memory again, `a`'s subscription parked once more.
     await c.close();
     await a.settled(id);
+    await b.close();
+    const d = await ws.connect();
+    for (const user of ['user_0011', 'user_0012']) await d.settled(await d.start(user), 15_000);
+    await d.close();
+    await poll(async () => ((await parked(s)) === 1 ? true : undefined), 3000, 'a parked on the run');
+    // Unsubscribing from a run not in memory is answered and lets go of the parked subscription.
     expect(await a.request({ type: 'unsubscribe', runId: id })).toMatchObject({
       type: 'ack',
       op: 'unsubscribe',
     });
+    expect(await parked(s)).toBe(0);
   });
 });

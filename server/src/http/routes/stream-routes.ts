@@ -56,10 +56,10 @@ export function streamRoutes(ctx: AppContext): Hono<HonoEnv> {
   app.get('/runs/:runId/stream', (c) => {
     const runId = parseRunId(c.req.param('runId'));
     const after = parseCursor(c);
-    const run = ctx.manager.open(runId);
-    if (!run) throw new AppError('run_not_found', `No run with id ${runId}.`);
-    // Nothing left to send on a settled run: 204 tells EventSource to stop reconnecting.
-    if (run.settled && after === run.lastSeq) return c.body(null, 204);
+    const at = ctx.manager.position(runId);
+    if (!at) throw new AppError('run_not_found', `No run with id ${runId}.`);
+    // Nothing left to send on a settled run: 204 tells EventSource to stop reconnecting (no log read back).
+    if (at.settled && after === at.lastSeq) return c.body(null, 204);
     return streamRun(ctx, c, runId, after);
   });
 

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
-import { type Behaviour, type ErrorCode, isRetryable, type RunStatus, USER_ID_RE } from '@app/shared';
+import {
+  type Behaviour,
+  type ErrorCode,
+  isRetryable,
+  type RunStatus,
+  type RunSummary,
+  USER_ID_RE,
+} from '@app/shared';
 import { AppError } from '../app-error.js';
 import type { Config } from '../config.js';
 import type { FrameWriter } from '../db/frame-writer.js';
@@ -183,8 +190,12 @@ export class RunManager {
 
   /** Status from storage (pending writes flushed first, so an evicted run's end is there). */
   private storedStatus(runId: string): RunStatus | null {
+    return this.storedSummary(runId)?.status ?? null;
+  }
+
+  private storedSummary(runId: string): RunSummary | null {
     this.deps.writer.flush();
-    return this.deps.runs.summary(runId)?.status ?? null;
+    return this.deps.runs.summary(runId);
   }
 
   resume(runId: string): Run {
@@ -328,8 +339,7 @@ export class RunManager {
   position(runId: string): { settled: boolean; lastSeq: number } | null {
     const run = this.loaded.get(runId);
     if (run) return { settled: run.settled, lastSeq: run.lastSeq };
-    this.deps.writer.flush();
-    const s = this.deps.runs.summary(runId);
+    const s = this.storedSummary(runId);
     return s ? { settled: s.status !== 'running', lastSeq: s.lastSeq } : null;
   }
 

@@ -31,8 +31,8 @@ export interface RunInit {
 }
 
 /**
- * A run as held in memory while it runs, is caught up with, or was just settled: its frame log (each frame encoded once and
- * shared by every watcher), its text, its parser and its watchers. Storage is written behind it by
+ * A run as held in memory while it runs, while watchers catch up, and for a while after it settles: its
+ * frame log (each frame encoded once and shared by every watcher), its text, its parser and its watchers. Storage is written behind it by
  * the FrameWriter, one batch per tick.
  */
 export class Run implements FrameSource, PatchSource {

@@ -37,8 +37,8 @@ const envSchema = z
     UNWATCHED_RUN_TIMEOUT_S: int(0),
     /** Finished runs (watchers caught up) kept in memory for fast re-attach; older ones are read back from the database. */
     SETTLED_RUNS_IN_MEMORY: int(256),
-    /** How often batched frames are written to the database. */
-    DB_FLUSH_MS: int(20),
+    /** Frames are committed once per event-loop turn (0), or batched for this many ms (adds as much latency). */
+    DB_FLUSH_MS: int(0),
     /** How often a worker thread copies the WAL into the database file (0: SQLite does it on commit). */
     DB_CHECKPOINT_MS: int(1000),
     BUILTIN_PIECES_PER_SECOND: int(40),

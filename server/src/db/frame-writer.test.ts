@@ -20,6 +20,8 @@ class FakeRun implements PatchSource {
   eventCount = 0;
   rejectedCount = 0;
   storedSeq: number;
+  /** Last seq the writer reported committed. */
+  committedSeq = 0;
   readonly frames: string[];
 
   constructor(
@@ -38,6 +40,10 @@ class FakeRun implements PatchSource {
 
   frameAt(seq: number): string | undefined {
     return this.frames[seq - 1];
+  }
+
+  committed(): void {
+    this.committedSeq = this.frames.length;
   }
 
   /** Appends a frame whose JSON leads with its type, as every real frame does. */
@@ -444,6 +450,28 @@ describe('FrameWriter', () => {
     expect(repo.framesAfter('run_b', 0)).toEqual(b.frames);
     expect(repo.framesAfter('run_c', 0)).toEqual(c.frames);
     expect(row('run_b')).toMatchObject({ status: 'error', text: '浏览车型下单' });
+  });
+
+  it('commits within the turn (flushMs 0) and tells a run only once its frames are in the file', async () => {
+    const w = newWriter(0);
+    const run = startRun(w, 'run_a');
+    // Another connection sees only what is committed, as a process after a crash would.
+    const other = new Database(join(dir, 'runs.sqlite'), { readonly: true });
+    const seen: number[] = [];
+    run.committed = () => {
+      const stored = new RunsRepo(other).framesAfter('run_a', 0);
+      expect(stored).toEqual(run.frames);
+      seen.push(run.frames.length);
+    };
+    run.chunk('看车');
+    run.chunk('试驾');
+    expect(seen).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([2]);
+    run.chunk('下单');
+    w.flush();
+    expect(seen).toEqual([2, 3]);
+    other.close();
   });
 
   it('prunes on a timer tick when the patch is due (patchMs 0)', async () => {

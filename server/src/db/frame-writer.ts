@@ -27,6 +27,8 @@ export interface PatchSource {
   readonly status: RunStatus;
   frameAt(seq: number): string | undefined;
   snapshot(): RunPatch;
+  /** Every frame queued so far is committed: watchers may have them now. */
+  committed(): void;
 }
 
 /** The row a new run starts with. */
@@ -41,16 +43,20 @@ export interface NewRunRow {
 }
 
 /**
- * Groups every write of every run into one transaction per tick. The frames of that tick, of all runs,
- * are one row of `frame_batches` (one JSON per line), so a commit costs a row or two at any number of
- * runs; when a run settles its whole log becomes its one row of `run_logs`. Counters of running runs
- * are written every `patchMs` (and on every forced flush, so reads are current), not every tick.
+ * Groups every write of every run into one transaction per event-loop turn (or per `flushMs`, when set).
+ * The frames of that turn, of all runs, are one row of `frame_batches` (one JSON per line), so a commit
+ * costs a row or two at any number of runs; when a run settles its whole log becomes its one row of
+ * `run_logs`. Only after the commit are runs told (`committed()`), so watchers never get a frame a crash
+ * could take back; the WAL survives a process crash without an fsync per commit. Counters of running
+ * runs are written every `patchMs` (and on every forced flush, so reads are current), not every turn.
  */
 export class FrameWriter {
   private newRuns: NewRunRow[] = [];
   private journal: string[] = [];
   /** Runs with frames in `journal`. */
-  private journalRuns = new Set<string>();
+  private journalRuns = new Map<string, PatchSource>();
+  /** Runs whose frames the transaction being written commits; told once it has. */
+  private committing: PatchSource[] = [];
   /** Parsed lines per run, written with its counters: rows keyed by run would dirty a page per run per tick. */
   private lines = new Map<string, { events: ExtractedEvent[]; rejected: RejectedLine[] }>();
   /** Runs whose stored events are replaced, not added to, by their pending lines. */
@@ -65,7 +71,7 @@ export class FrameWriter {
   private readonly journalFloor = new Map<string, number>();
   /** Batches a previous process left for runs it never settled are kept until recovery is done. */
   private keepAll: boolean;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private timerDue = 0;
   private lastPruneAt = performance.now();
   private readonly stmt;
@@ -125,7 +131,7 @@ export class FrameWriter {
 
   frame(run: PatchSource, json: string): void {
     this.journal.push(json);
-    this.journalRuns.add(run.id);
+    if (!this.journalRuns.has(run.id)) this.journalRuns.set(run.id, run);
     this.touch(run);
   }
 
@@ -165,8 +171,8 @@ export class FrameWriter {
   }
 
   private write(force: boolean): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.clearTimer();
+
     if (
       this.journal.length === 0 &&
       this.dirty.size === 0 &&
@@ -175,16 +181,33 @@ export class FrameWriter {
     ) {
       return;
     }
-    this.writeAll(force);
+    try {
+      this.writeAll(force);
+    } catch (err) {
+      this.committing = [];
+      throw err;
+    }
+    const runs = this.committing;
+    this.committing = [];
+    for (const run of runs) run.committed();
   }
 
-  /** Makes sure a write happens within `delayMs` (an earlier one already planned is kept). */
+  /** Makes sure a write happens within `delayMs` (an earlier one already planned is kept); 0: this turn. */
   private schedule(delayMs = this.flushMs): void {
     const due = performance.now() + delayMs;
     if (this.timer && this.timerDue <= due) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.clearTimer();
     this.timerDue = due;
-    this.timer = setTimeout(() => this.write(false), delayMs);
+    // setImmediate runs after this turn's I/O callbacks: one commit covers every piece they brought.
+    this.timer =
+      delayMs <= 0 ? setImmediate(() => this.write(false)) : setTimeout(() => this.write(false), delayMs);
+  }
+
+  private clearTimer(): void {
+    if (!this.timer) return;
+    if ('refresh' in this.timer) clearTimeout(this.timer);
+    else clearImmediate(this.timer);
+    this.timer = null;
   }
 
   private writePending(force: boolean): void {
@@ -207,8 +230,10 @@ export class FrameWriter {
     this.newRuns = [];
     if (this.journal.length > 0) {
       const id = Number(stmt.batch.run(this.journal.join('\n')).lastInsertRowid);
-      for (const runId of this.journalRuns)
+      for (const [runId, run] of this.journalRuns) {
         if (!this.journalFloor.has(runId)) this.journalFloor.set(runId, id);
+        this.committing.push(run);
+      }
       this.journal = [];
       this.journalRuns.clear();
     }

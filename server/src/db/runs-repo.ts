@@ -7,6 +7,7 @@ import type {
   RunSummary,
   TokenUsage,
 } from '@app/shared';
+import { chunkContent, FrameCodec, isChunk, readLog } from '../runs/frame-codec.js';
 import type { DB } from './open-database.js';
 
 interface RunRow {
@@ -104,24 +105,6 @@ export interface StoredRunState {
   lines?: { events: ExtractedEvent[]; rejected: RejectedLine[] };
 }
 
-const isChunk = (json: string) => json.startsWith('{"type":"llm_chunk"');
-
-/** The events and rejected lines a run's frames carry (`event` frames, `line_rejected` progress). */
-function linesOf(frames: string[]): { events: ExtractedEvent[]; rejected: RejectedLine[] } {
-  const events: ExtractedEvent[] = [];
-  const rejected: RejectedLine[] = [];
-  for (const json of frames) {
-    if (json.startsWith('{"type":"event"'))
-      events.push((JSON.parse(json) as { event: ExtractedEvent }).event);
-    else if (json.startsWith('{"type":"progress"') && json.includes('"stage":"line_rejected"')) {
-      const line = (JSON.parse(json) as { rejected?: RejectedLine }).rejected;
-      if (line) rejected.push(line);
-    }
-  }
-  return { events, rejected };
-}
-const contentOf = (json: string) => (JSON.parse(json) as { content: string }).content;
-
 /** Reads of runs, their frame logs and their events. Writes go through FrameWriter. */
 export class RunsRepo {
   private readonly logStmt;
@@ -156,7 +139,7 @@ export class RunsRepo {
   /** The row's text is written when a run settles; while it runs (or if it died running) its frames hold it. */
   private textOf(r: RunRow): string {
     if (r.status !== 'running') return r.text;
-    return this.framesAfter(r.id, 0).filter(isChunk).map(contentOf).join('');
+    return this.framesAfter(r.id, 0).filter(isChunk).map(chunkContent).join('');
   }
 
   /**
@@ -181,13 +164,12 @@ export class RunsRepo {
     };
     if (r.status === 'running') {
       // Lines are written once a second, frames every tick: the frames are the record.
-      const chunks = frames.filter(isChunk);
-      const lines = linesOf(frames);
-      state.text = chunks.map(contentOf).join('');
-      state.pieces = chunks.length;
-      state.summary.eventCount = lines.events.length;
-      state.summary.rejectedCount = lines.rejected.length;
-      state.lines = lines;
+      const log = readLog(frames);
+      state.text = log.text;
+      state.pieces = log.pieces;
+      state.summary.eventCount = log.events.length;
+      state.summary.rejectedCount = log.rejected.length;
+      state.lines = { events: log.events, rejected: log.rejected };
     }
     return state;
   }
@@ -236,14 +218,12 @@ export class RunsRepo {
 
   /** Frames of the run in the journal with seq > after (every frame leads with its run id and seq). */
   private journaledFrames(runId: string, after: number): string[] {
-    const mark = `,"runId":${JSON.stringify(runId)},"seq":`;
+    const codec = new FrameCodec(runId);
     const out: string[] = [];
     for (const b of this.batchesStmt.all()) {
       for (const json of b.frames.split('\n')) {
-        const at = json.indexOf(mark);
-        if (at < 0 || at > 40) continue; // the mark sits right after `{"type":"…"`
-        const seq = parseInt(json.slice(at + mark.length), 10);
-        if (seq > after && seq === after + out.length + 1) out.push(json);
+        const seq = codec.seqOf(json);
+        if (seq !== null && seq > after && seq === after + out.length + 1) out.push(json);
       }
     }
     return out;

@@ -44,42 +44,40 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
   } finally {
     run.controller = null;
   }
-  // The last lines and the terminal frame reach watchers in one write.
-  run.batch(() => {
-    // Cancelled or failed mid-line: the half line is rejected as cut off, and regenerated on resume.
-    if (outcome.kind !== 'done') handle(run, run.parser.end({ cutOff: true }));
-    else handle(run, run.parser.end());
-    if (!attempt.usageReported) addEstimatedUsage(run, promptText, run.text.slice(textBefore));
-    run.durationMs = run.elapsedMs();
-    const counts = () => ({
-      events: run.eventCount,
-      rejected: run.rejectedCount,
-      pieces: run.pieces,
-      usage: run.usage,
-      durationMs: run.durationMs,
-    });
-    if (outcome.kind === 'done') {
-      run.status = 'done';
-      run.emit({ type: 'done', message: '抽象完成', ...counts() });
-    } else if (outcome.kind === 'aborted') {
-      run.status = 'cancelled';
-      const why = { client: '已取消', unwatched: '无人观看，已自动取消', shutdown: '服务器关闭，已取消' }[
-        outcome.reason
-      ];
-      run.emit({ type: 'cancelled', message: why, reason: outcome.reason, ...counts() });
-    } else {
-      run.status = 'error';
-      run.errorCode = outcome.code;
-      run.errorMessage = outcome.message;
-      run.emit({
-        type: 'error',
-        code: outcome.code,
-        message: outcome.message,
-        retryable: isRetryable(outcome.code),
-        ...counts(),
-      });
-    }
+  // Everything emitted in this turn (the last lines, the terminal frame) is committed and sent together.
+  // Cancelled or failed mid-line: the half line is rejected as cut off, and regenerated on resume.
+  if (outcome.kind !== 'done') handle(run, run.parser.end({ cutOff: true }));
+  else handle(run, run.parser.end());
+  if (!attempt.usageReported) addEstimatedUsage(run, promptText, run.text.slice(textBefore));
+  run.durationMs = run.elapsedMs();
+  const counts = () => ({
+    events: run.eventCount,
+    rejected: run.rejectedCount,
+    pieces: run.pieces,
+    usage: run.usage,
+    durationMs: run.durationMs,
   });
+  if (outcome.kind === 'done') {
+    run.status = 'done';
+    run.emit({ type: 'done', message: '抽象完成', ...counts() });
+  } else if (outcome.kind === 'aborted') {
+    run.status = 'cancelled';
+    const why = { client: '已取消', unwatched: '无人观看，已自动取消', shutdown: '服务器关闭，已取消' }[
+      outcome.reason
+    ];
+    run.emit({ type: 'cancelled', message: why, reason: outcome.reason, ...counts() });
+  } else {
+    run.status = 'error';
+    run.errorCode = outcome.code;
+    run.errorMessage = outcome.message;
+    run.emit({
+      type: 'error',
+      code: outcome.code,
+      message: outcome.message,
+      retryable: isRetryable(outcome.code),
+      ...counts(),
+    });
+  }
   run.persist();
 }
 
@@ -134,19 +132,17 @@ async function stream(
           armStall(config.UPSTREAM_STALL_MS);
           const content = chunk.choices[0]?.delta?.content;
           if (content) {
-            run.batch(() => {
-              if (!receivedAny) {
-                receivedAny = true;
-                run.emit({
-                  type: 'progress',
-                  stage: 'generating',
-                  message: '模型开始输出…',
-                  percent: run.percent(),
-                });
-              }
-              run.chunk(content);
-              handle(run, run.parser.push(content));
-            });
+            if (!receivedAny) {
+              receivedAny = true;
+              run.emit({
+                type: 'progress',
+                stage: 'generating',
+                message: '模型开始输出…',
+                percent: run.percent(),
+              });
+            }
+            run.chunk(content);
+            handle(run, run.parser.push(content));
           }
           if (chunk.usage) {
             state.usageReported = true;

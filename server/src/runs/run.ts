@@ -7,6 +7,7 @@ import {
   type TokenUsage,
 } from '@app/shared';
 import type { FrameWriter, PatchSource, RunPatch } from '../db/frame-writer.js';
+import { cutOffLinesOf, FrameCodec } from './frame-codec.js';
 import type { FrameSource, Subscription } from './subscription.js';
 
 export interface RunInit {
@@ -32,8 +33,9 @@ export interface RunInit {
 
 /**
  * A run as held in memory while it runs, while watchers catch up, and for a while after it settles: its
- * frame log (each frame encoded once and shared by every watcher), its text, its parser and its watchers. Storage is written behind it by
- * the FrameWriter, one batch per tick.
+ * frame log (each frame encoded once and shared by every watcher), its text, its parser and its watchers.
+ * The FrameWriter commits its new frames once per event-loop turn; only then do watchers get them, so a
+ * client never holds a frame that a crash could take back.
  */
 export class Run implements FrameSource, PatchSource {
   readonly id: string;
@@ -59,9 +61,10 @@ export class Run implements FrameSource, PatchSource {
   /** Last time a watcher was attached or present; for the unwatched-run policy. */
   lastWatchedAt = Date.now();
   storedSeq: number;
+  /** Frames up to this seq are committed to storage: the part of the log watchers may read. */
+  committedSeq: number;
   private readonly frames: string[];
-  private readonly prefix: string;
-  private holding = false;
+  private readonly codec: FrameCodec;
 
   constructor(
     init: RunInit,
@@ -82,22 +85,29 @@ export class Run implements FrameSource, PatchSource {
     this.usage = init.usage ?? null;
     this.errorCode = init.errorCode ?? null;
     this.storedSeq = init.storedSeq ?? 0;
-    this.prefix = `,"runId":${JSON.stringify(this.id)},"seq":`;
-    this.parser = this.freshParser();
+    // Frames given at construction were read from storage.
+    this.committedSeq = this.frames.length;
+    this.codec = new FrameCodec(this.id);
+    this.parser = this.parserFromLog();
   }
 
-  /** A parser primed with the text so far (used on resume so line numbers and duplicates carry on). */
-  freshParser(): EventLineParser {
+  /**
+   * The parser as it stood after the stored log: its text replayed, and lines the log settled as cut off
+   * kept cut off (a fragment ended by a cancel must not pass as a line, nor shadow the real one).
+   */
+  private parserFromLog(): EventLineParser {
     const ctx = { runId: this.id, userId: this.userId, behaviourIds: new Set(this.behaviourIds) };
-    return EventLineParser.fromText(ctx, this.text).parser;
+    const cutOffLines = this.frames.length > 0 ? cutOffLinesOf(this.frames) : undefined;
+    return EventLineParser.fromText(ctx, this.text, { cutOffLines }).parser;
   }
 
   get lastSeq(): number {
     return this.frames.length;
   }
 
+  /** No frame will come unless the run is resumed, and every frame is committed. */
   get settled(): boolean {
-    return this.status !== 'running';
+    return this.status !== 'running' && this.committedSeq === this.frames.length;
   }
 
   frameAt(seq: number): string | undefined {
@@ -115,43 +125,31 @@ export class Run implements FrameSource, PatchSource {
     );
   }
 
-  /** Appends a frame: assigns its seq, encodes it once, queues it for storage, wakes the watchers. */
+  /** Appends a frame: assigns its seq, encodes it once, queues it for the next commit. */
   emit(draft: FrameDraft): number {
-    const { type, ...rest } = draft;
-    const body = JSON.stringify(rest);
-    return this.append(type, body.length > 2 ? `,${body.slice(1)}` : '}');
-  }
-
-  /** `tail`: the frame's fields after `seq`, from the comma to the closing brace. */
-  private append(type: string, tail: string): number {
-    const seq = this.frames.length + 1;
-    // Hand-built so `type`, `runId` and `seq` lead every frame without re-encoding the run id per piece.
-    const json = `{"type":"${type}"${this.prefix}${seq}${tail}`;
-    this.frames.push(json);
-    this.writer.frame(this, json);
-    if (!this.holding) for (const w of this.watchers) w.pump();
-    return seq;
-  }
-
-  /**
-   * Runs `fn` with delivery held: the frames it emits (a piece and the lines it completes) reach each
-   * watcher together when it returns, in one socket write.
-   */
-  batch(fn: () => void): void {
-    this.holding = true;
-    try {
-      fn();
-    } finally {
-      this.holding = false;
-      for (const w of this.watchers) w.pump();
-    }
+    return this.append(this.codec.encode(this.frames.length + 1, draft));
   }
 
   chunk(content: string): void {
     this.text += content;
     this.pieces++;
-    // The hottest frame skips the generic path's object copy and re-encode.
-    this.append('llm_chunk', `,"content":${JSON.stringify(content)}}`);
+    this.append(this.codec.chunk(this.frames.length + 1, content));
+  }
+
+  private append(json: string): number {
+    this.frames.push(json);
+    this.writer.frame(this, json);
+    return this.frames.length;
+  }
+
+  /**
+   * Called by the writer once every frame so far is committed: watchers may now have them. All frames
+   * of a turn (a piece, the lines it completes, a terminal frame) reach each watcher in one write.
+   */
+  committed(): void {
+    if (this.committedSeq === this.frames.length) return;
+    this.committedSeq = this.frames.length;
+    for (const w of this.watchers) w.pump();
   }
 
   recordEvent(e: ExtractedEvent): void {

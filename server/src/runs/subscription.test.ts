@@ -17,7 +17,7 @@ const sink = (sent: string[]): FrameSink => ({
 
 const logOf = (n: number): FrameSource & { frames: string[] } => {
   const frames = Array.from({ length: n }, (_, i) => `{"seq":${i + 1}}`);
-  return { frames, lastSeq: n, settled: true, frameAt: (seq) => frames[seq - 1] };
+  return { frames, committedSeq: n, settled: true, frameAt: (seq) => frames[seq - 1] };
 };
 
 describe('Subscription.park', () => {

@@ -15,8 +15,9 @@ export interface FrameSink {
 export interface FrameSource {
   /** JSON of frame `seq` (1-based), if it exists. */
   frameAt(seq: number): string | undefined;
-  readonly lastSeq: number;
-  /** True once no more frames will come unless the run is resumed. */
+  /** Frames up to here are committed to storage; a watcher never reads past it. */
+  readonly committedSeq: number;
+  /** True once no more frames will come unless the run is resumed, and all are committed. */
   readonly settled: boolean;
 }
 
@@ -46,7 +47,7 @@ export class Subscription {
 
   pump(): void {
     if (this.waiting || this.closed) return;
-    const last = this.source.lastSeq;
+    const last = this.source.committedSeq;
     const corked = last - this.cursor > 1;
     if (corked) this.sink.cork();
     try {
@@ -73,12 +74,12 @@ export class Subscription {
 
   /** Has every frame of a settled run, and waits for nothing: the run's log may leave memory. */
   get caughtUp(): boolean {
-    return !this.waiting && this.source.settled && this.cursor >= this.source.lastSeq;
+    return !this.waiting && this.source.settled && this.cursor >= this.source.committedSeq;
   }
 
   /** Lets go of the run's log (it left memory); `rebind` attaches the run read back from storage. */
   park(): void {
-    this.source = { lastSeq: this.cursor, settled: true, frameAt: () => undefined };
+    this.source = { committedSeq: this.cursor, settled: true, frameAt: () => undefined };
   }
 
   rebind(source: FrameSource): void {

@@ -132,4 +132,24 @@ describe('EventLineParser', () => {
     expect(codes(rest)).toEqual(['duplicate', 'event']); // remembered the earlier event
     expect(parser.covered).toEqual(whole.covered);
   });
+
+  it('a line cut off before a resume stays cut off when rebuilt from the stored text', () => {
+    // Cut inside the summary: the fragment alone is a valid line, and would shadow the real one.
+    const real = line('试驾', 'b0007-02');
+    const fragment = real.slice(0, -1);
+    const live = new EventLineParser(CTX);
+    live.push(`${line('看车', 'b0007-01')}\n${fragment}`);
+    const cut = live.end({ cutOff: true });
+    expect(codes(cut)).toEqual(['cut_off']);
+    const resumed = live.push(`${real}\n`);
+    expect(codes(resumed)).toEqual(['event']);
+
+    const text = `${line('看车', 'b0007-01')}\n${fragment}\n${real}\n`;
+    const naive = EventLineParser.fromText(CTX, text).results;
+    expect(codes(naive)).toEqual(['event', 'event', 'duplicate']);
+    const rebuilt = EventLineParser.fromText(CTX, text, { cutOffLines: new Set([2]) });
+    expect(codes(rebuilt.results)).toEqual(['event', 'cut_off', 'event']);
+    expect(rebuilt.parser.covered).toEqual(live.covered);
+    expect(rebuilt.parser.lineNo).toBe(live.lineNo);
+  });
 });

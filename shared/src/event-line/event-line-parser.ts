@@ -11,6 +11,11 @@ import {
 export interface EventLineParserOptions {
   /** Number given to the first line; default 1. */
   startLineNo?: number;
+  /**
+   * Lines known to have been cut off mid-way (a cancel or crash settled them as `cut_off`): rebuilding
+   * from stored text, they are rejected again instead of being validated as if the model finished them.
+   */
+  cutOffLines?: ReadonlySet<number>;
 }
 
 /** Identity of an event for duplicate detection: type, times and the set of cited ids. */
@@ -27,12 +32,14 @@ export class EventLineParser {
   readonly #covered = new Set<string>();
   // Key of each accepted event → its line number, for duplicate detection.
   readonly #seenKeys = new Map<string, number>();
+  readonly #cutOffLines: ReadonlySet<number>;
   #nextLineNo: number;
   #completed = 0;
 
   constructor(ctx: ValidationContext, opts: EventLineParserOptions = {}) {
     this.#ctx = ctx;
     this.#nextLineNo = opts.startLineNo ?? 1;
+    this.#cutOffLines = opts.cutOffLines ?? new Set();
   }
 
   /** Builds a parser already fed with `text` (e.g. a stored run's text); the unterminated tail stays pending. */
@@ -62,10 +69,7 @@ export class EventLineParser {
   end(opts: { cutOff?: boolean } = {}): ParsedLine[] {
     const tail = this.#splitter.flush();
     if (tail === null) return [];
-    if (opts.cutOff && tail.trim() !== '') {
-      const lineNo = this.#take();
-      return [rejectLine(lineNo, tail.trim(), 'cut_off', `第 ${lineNo} 行在输出中途被截断，未完成`)];
-    }
+    if (opts.cutOff && tail.trim() !== '') return [cutOff(this.#take(), tail)];
     return [this.#accept(tail)];
   }
 
@@ -108,6 +112,7 @@ export class EventLineParser {
 
   #accept(text: string): ParsedLine {
     const lineNo = this.#take();
+    if (this.#cutOffLines.has(lineNo)) return cutOff(lineNo, text);
     const result = validateEventLine(text, lineNo, this.#ctx);
     if (result.kind !== 'event') return result;
     const { event } = result;
@@ -121,4 +126,8 @@ export class EventLineParser {
     for (const id of event.sourceBehaviorIds) this.#covered.add(id);
     return result;
   }
+}
+
+function cutOff(lineNo: number, text: string): ParsedLine {
+  return rejectLine(lineNo, text.trim(), 'cut_off', `第 ${lineNo} 行在输出中途被截断，未完成`);
 }

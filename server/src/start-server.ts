@@ -14,6 +14,7 @@ import { RunsRepo } from './db/runs-repo.js';
 import { UsersRepo } from './db/users-repo.js';
 import { createApp } from './http/app.js';
 import type { AppContext } from './http/context.js';
+import { trackResponses } from './http/open-responses.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startBuiltinModel, type BuiltinModel } from './model/index.js';
@@ -22,6 +23,9 @@ import { attachWebSocket } from './ws/attach-websocket.js';
 
 /** The repository root, so `data/app.db` and `web/build` mean the same wherever the process starts. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+
+/** How long a shutdown waits for watchers to receive the runs' final frames before cutting sockets. */
+export const SHUTDOWN_GRACE_MS = 3000;
 
 export interface RunningServer {
   url: string;
@@ -77,9 +81,9 @@ export async function startServer(
     webSockets: (): number => ws.clients(),
   });
   const manager: RunManager = new RunManager({ config, users, runs, writer, llm, modelName, log, metrics });
-  const interrupted = manager.recoverInterrupted();
-  if (interrupted > 0)
-    log.warn({ interrupted }, 'runs left running by a previous process marked interrupted');
+  const recovered = manager.recoverInterrupted();
+  if (recovered.interrupted > 0)
+    log.warn(recovered, 'runs left running by a previous process marked interrupted (continued: see count)');
 
   const ctx: AppContext = {
     config,
@@ -95,6 +99,7 @@ export async function startServer(
   const app = createApp(ctx, { webDir });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const ws = attachWebSocket(server, ctx);
+  const responses = trackResponses(server);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(config.PORT, config.host, () => ok());
@@ -112,10 +117,14 @@ export async function startServer(
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      await ws.close();
+      // No new connections from here on.
+      const stopped = new Promise<void>((ok) => server.close(() => ok()));
+      // Runs end first, so every watcher (WebSocket and SSE) gets the `cancelled` frame (shutdown);
+      // then sockets close with 1001 and SSE responses end, within a bound a stuck client cannot stretch.
       await manager.shutdown();
+      await Promise.all([ws.close(SHUTDOWN_GRACE_MS), responses.ended(SHUTDOWN_GRACE_MS)]);
       server.closeAllConnections();
-      await new Promise<void>((ok) => server.close(() => ok()));
+      await stopped;
       await builtin?.close();
       await checkpointer?.stop();
       db.close();

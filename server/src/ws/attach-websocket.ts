@@ -43,7 +43,7 @@ export function originAllowed(req: IncomingMessage, allowed: string[]): boolean 
 export function attachWebSocket(
   server: Server,
   ctx: AppContext,
-): { clients(): number; close(): Promise<void> } {
+): { clients(): number; close(graceMs: number): Promise<void> } {
   const { config } = ctx;
   // maxPayload: ws itself closes with 1009 when a message is larger.
   const wss = new WebSocketServer({
@@ -91,15 +91,28 @@ export function attachWebSocket(
 
   return {
     clients: () => wss.clients.size,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (heartbeat) clearInterval(heartbeat);
-        for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+    /**
+     * Closes every socket with 1001 once it has sent what is queued (the runs' final frames among
+     * it); a socket still congested, or a peer that does not finish the closing handshake, is cut
+     * after `graceMs`.
+     */
+    close: async (graceMs) => {
+      if (heartbeat) clearInterval(heartbeat);
+      const until = Date.now() + graceMs;
+      // ws has no event for "everything written"; polling bufferedAmount is cheap and bounded.
+      while ([...wss.clients].some((ws) => ws.bufferedAmount > 0) && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+      await new Promise<void>((resolve) => {
         wss.close(() => resolve());
-        // Sockets that do not finish the closing handshake are cut.
-        setTimeout(() => {
-          for (const ws of wss.clients) ws.terminate();
-        }, 1000).unref();
-      }),
+        setTimeout(
+          () => {
+            for (const ws of wss.clients) ws.terminate();
+          },
+          Math.max(0, until - Date.now()),
+        ).unref();
+      });
+    },
   };
 }

@@ -26,6 +26,8 @@ const s = await startServer({
     DEMO_DATA: 'on',
     LOG_LEVEL: 'warn',
     WEB_BUILD_DIR: '/nonexistent',
+    // Hundreds of runs from one load client on 127.0.0.1: the per-client limit would cap the load.
+    MAX_RUNNING_RUNS_PER_CLIENT: 0,
   },
 });
 let stopping = false;

@@ -8,6 +8,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   import_invalid: 422,
   unauthorized: 401,
   forbidden_origin: 403,
+  host_not_allowed: 403,
   user_not_found: 404,
   run_not_found: 404,
   not_found: 404,
@@ -15,6 +16,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   run_not_running: 409,
   run_not_resumable: 409,
   message_too_large: 413,
+  payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_runs: 429,
 };

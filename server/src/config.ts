@@ -1,3 +1,4 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
@@ -16,6 +17,10 @@ const envSchema = z
     API_TOKEN: z.string().min(8, 'API_TOKEN must be at least 8 characters').optional(),
     /** Comma-separated extra origins allowed to open the WebSocket. */
     ALLOWED_ORIGINS: z.string().default(''),
+    /** Comma-separated extra names the server answers to (Host header); `.example.com` adds its subdomains; `*`/`all`: any. */
+    ALLOWED_HOSTS: z.string().default(''),
+    /** Proxies whose X-Forwarded-For/-Proto are believed: comma-separated IPs, subnets, `loopback`, `uniquelocal`… */
+    TRUST_PROXY: z.string().default(''),
     /** Prompt budget for the behaviour block, characters. */
     PROMPT_BUDGET_CHARS: int(12_000),
     UPSTREAM_MAX_RETRIES: int(3),
@@ -31,6 +36,10 @@ const envSchema = z
     WS_MAX_RUNS_PER_SOCKET: int(8),
     /** Runs generating at once across the server; more are refused with too_many_runs (HTTP 429). */
     MAX_RUNNING_RUNS: int(1000),
+    /** Runs one client (address; behind TRUST_PROXY its X-Forwarded-For) may have generating at once; 0 = no limit. */
+    MAX_RUNNING_RUNS_PER_CLIENT: int(32),
+    /** Largest body POST /api/v1/import takes, bytes (a 100,000-row file is about 20 MB). */
+    IMPORT_MAX_BYTES: int(50 * 1024 * 1024),
     /** Above this many buffered bytes a socket stops getting live frames and catches up from the log. */
     WS_HIGH_WATER_BYTES: int(1024 * 1024),
     /** Cancel a run nobody has watched for this many seconds; 0 = never. */
@@ -55,6 +64,13 @@ const envSchema = z
   .refine((e) => e.WS_MAX_MESSAGE_BYTES >= 256, { message: 'WS_MAX_MESSAGE_BYTES must be at least 256' })
   .refine((e) => e.WS_HEARTBEAT_MS === 0 || e.WS_HEARTBEAT_MS >= 1000, {
     message: 'WS_HEARTBEAT_MS must be 0 (off) or at least 1000',
+  })
+  .superRefine((e, ctx) => {
+    try {
+      trustOf(e.TRUST_PROXY);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['TRUST_PROXY'], message: (err as Error).message });
+    }
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -62,6 +78,30 @@ export type Env = z.infer<typeof envSchema>;
 export interface Config extends Env {
   host: string;
   allowedOrigins: string[];
+  /** Names a request's Host may carry besides IP addresses and localhost; `all` turns the check off. */
+  allowedHosts: string[] | 'all';
+  /** Whether an address (`i` hops from us) is a proxy to believe; null when TRUST_PROXY is unset. */
+  trustProxy: ((addr: string, i: number) => boolean) | null;
+}
+
+const list = (s: string): string[] =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/** TRUST_PROXY compiled by proxy-addr (Express's `trust proxy`); throws a sentence on a bad entry. */
+function trustOf(raw: string): Config['trustProxy'] {
+  const entries = list(raw);
+  return entries.length > 0 ? proxyaddr.compile(entries) : null;
+}
+
+/** ALLOWED_HOSTS plus a concrete HOST, lower-cased, without ports. */
+function allowedHostsOf(raw: string, host: string | undefined): Config['allowedHosts'] {
+  const names = list(raw).map((h) => h.toLowerCase().replace(/:\d+$/, ''));
+  if (names.includes('*') || names.includes('all')) return 'all';
+  if (host && host !== '0.0.0.0' && host !== '::') names.push(host.toLowerCase());
+  return names;
 }
 
 /** Parses settings; impossible ones fail start-up with a sentence per problem. */
@@ -82,5 +122,7 @@ export function loadConfig(
     allowedOrigins: e.ALLOWED_ORIGINS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
+    allowedHosts: allowedHostsOf(e.ALLOWED_HOSTS, e.HOST),
+    trustProxy: trustOf(e.TRUST_PROXY),
   };
 }

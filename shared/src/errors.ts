@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'invalid_message',
   'binary_not_supported',
   'message_too_large',
+  'payload_too_large',
   'invalid_cursor',
   'method_not_allowed',
   'not_found',
@@ -17,6 +18,7 @@ export const ERROR_CODES = [
   // access
   'unauthorized',
   'forbidden_origin',
+  'host_not_allowed',
   // resources and state
   'user_not_found',
   'run_not_found',

@@ -3,6 +3,9 @@ import { setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { AppError } from '../app-error.js';
 import { TOKEN_COOKIE, tokenMatches, tokenOf } from './auth.js';
+import { JSON_BODY_MAX_BYTES, limitBody } from './body-limit.js';
+import { viaHttps } from './client-address.js';
+import { hostCheck } from './host-check.js';
 import type { AppContext, HonoEnv } from './context.js';
 import { appErrorJson, errorJson } from './respond.js';
 import { eventRoutes } from './routes/event-routes.js';
@@ -20,12 +23,19 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
   const token = ctx.config.API_TOKEN;
 
   // Trades the token for an HttpOnly cookie, so the browser's EventSource and WebSocket carry it.
-  api.post('/session', async (c) => {
+  // Answered before the token check, so it reads no more than a small body.
+  api.post('/session', limitBody(JSON_BODY_MAX_BYTES), async (c) => {
     if (!token) return c.json({ auth: false });
     const body = (await c.req.json().catch(() => null)) as { token?: unknown } | null;
     const given = typeof body?.token === 'string' ? body.token : null;
     if (!tokenMatches(given, token)) return errorJson(c, 401, 'unauthorized', 'Wrong token.');
-    setCookie(c, TOKEN_COOKIE, given!, { httpOnly: true, sameSite: 'Strict', path: '/' });
+    setCookie(c, TOKEN_COOKIE, given!, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/',
+      // Only over HTTPS (directly or behind TRUST_PROXY): on plain http a Secure cookie would not be kept.
+      secure: viaHttps(c.env.incoming, ctx.config.trustProxy),
+    });
     return c.json({ auth: true });
   });
 
@@ -38,6 +48,9 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
     });
   }
 
+  // Before the JSON limit: imports have their own, larger one (IMPORT_MAX_BYTES). Both apply after the token check.
+  api.route('/', importRoutes(ctx));
+  api.use('*', limitBody(JSON_BODY_MAX_BYTES));
   // Reads see every frame already sent: queued writes are flushed first (a no-op when none are queued).
   api.use('*', async (c, next) => {
     if (c.req.method === 'GET') ctx.manager.flushWrites();
@@ -48,7 +61,6 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
   api.route('/', runRoutes(ctx));
   api.route('/', streamRoutes(ctx));
   api.route('/', eventRoutes(ctx));
-  api.route('/', importRoutes(ctx));
   api.all('*', (c) => {
     const known = api.routes.filter(
       (r) => r.method !== 'ALL' && matches(r.path, c.req.path.replace(/^\/api\/v1/, '')),
@@ -74,6 +86,8 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
       'request',
     );
   });
+  // DNS rebinding: every request (API, SSE, metrics, UI) must name this server in Host.
+  app.use('*', hostCheck(ctx.config));
   app.get('/healthz', (c) => c.text('ok'));
   app.get('/metrics', async (c) => {
     if (token && !tokenMatches(tokenOf(c.req.raw.headers, c.req.url), token)) {

@@ -3,6 +3,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppContext } from '../http/context.js';
 import { tokenMatches, tokenOf } from '../http/auth.js';
+import { clientAddress } from '../http/client-address.js';
+import { hostAllowed, hostRefusal } from '../http/host-check.js';
 import { Channel } from './channel.js';
 
 export const WS_PATH = '/api/v1/ws';
@@ -27,6 +29,7 @@ function refuse(socket: Duplex, status: number, code: string, message: string): 
 /**
  * A browser always sends Origin: only the server's own origin and ALLOWED_ORIGINS may drive runs, so a
  * page on another site cannot hijack a visitor's socket. Clients without Origin (CLI, scripts) pass.
+ * "Own origin" compares with Host, which is only trusted once the Host check has passed.
  */
 export function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
   const origin = req.headers.origin;
@@ -56,6 +59,9 @@ export function attachWebSocket(
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (!hostAllowed(config, req.headers.host)) {
+      return refuse(socket, 403, 'host_not_allowed', hostRefusal(req.headers.host));
+    }
     if (path !== WS_PATH) return refuse(socket, 404, 'not_found', `WebSocket endpoint is ${WS_PATH}.`);
     if (!originAllowed(req, config.allowedOrigins)) {
       return refuse(socket, 403, 'forbidden_origin', `Origin ${req.headers.origin} is not allowed.`);
@@ -64,7 +70,7 @@ export function attachWebSocket(
       return refuse(socket, 401, 'unauthorized', 'This server requires a token.');
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const channel = new Channel(ws, ctx, socket);
+      const channel = new Channel(ws, ctx, socket, clientAddress(req, config.trustProxy));
       alive.set(ws, true);
       ws.on('pong', () => alive.set(ws, true));
       ws.on('message', (data, isBinary) => channel.onMessage(data as Buffer, isBinary));

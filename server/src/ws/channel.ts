@@ -13,6 +13,7 @@ import {
 } from '@app/shared';
 import { AppError } from '../app-error.js';
 import type { AppContext } from '../http/context.js';
+import { ClientRunLimit } from '../runs/client-limit.js';
 import type { Subscription } from '../runs/subscription.js';
 import { WsSink } from './ws-sink.js';
 
@@ -22,13 +23,17 @@ export class Channel {
   /** Runs this socket started or resumed, for the per-socket concurrency limit. */
   private readonly owned = new Set<string>();
   private readonly sink: WsSink;
+  private readonly perClient: ClientRunLimit;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly ctx: AppContext,
     socket: Duplex,
+    /** The client's address, for the per-client run limit shared with its other sockets and requests. */
+    private readonly client: string,
   ) {
     this.sink = new WsSink(ws, socket, ctx.config.WS_HIGH_WATER_BYTES);
+    this.perClient = ClientRunLimit.of(ctx.manager, ctx.config.MAX_RUNNING_RUNS_PER_CLIENT);
     const hello: HelloMessage = {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
@@ -93,7 +98,9 @@ export class Channel {
     switch (msg.type) {
       case 'start': {
         // A retried start of a run this socket already has must not count against the limit.
-        const { run } = manager.startOnce(msg.userId, msg.key, () => this.checkRunLimit());
+        const { run } = this.perClient.startOnce(this.client, msg.userId, msg.key, () =>
+          this.checkRunLimit(),
+        );
         this.owned.add(run.id);
         this.reply({ type: 'ack', op: 'start', runId: run.id, requestId: msg.requestId });
         this.watch(run.id, 0, false);
@@ -109,7 +116,7 @@ export class Channel {
       case 'resume': {
         this.checkRunLimit();
         const from = manager.open(msg.runId)?.lastSeq ?? 0;
-        const run = manager.resume(msg.runId);
+        const run = this.perClient.resume(this.client, msg.runId);
         this.owned.add(run.id);
         this.reply({ type: 'ack', op: 'resume', runId: run.id, requestId: msg.requestId });
         // Watching only once resume succeeded (a refused resume leaves no subscription behind); starting

@@ -1,31 +1,9 @@
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
-import type { ExtractedEvent } from '@app/shared';
 import { AppError } from '../../app-error.js';
 import type { AppContext, HonoEnv } from '../context.js';
+import { EVENT_CSV_HEADER, eventCsvRows } from './event-csv.js';
 import { parseRunId } from './stream-routes.js';
-
-const CSV_COLUMNS = [
-  'user_id',
-  'event_type',
-  'start_time',
-  'end_time',
-  'source_behavior_ids',
-  'summary',
-  'run_id',
-  'line_no',
-];
-
-/** RFC 4180 quoting; text stays raw UTF-8. */
-const csvCell = (v: string | number): string => {
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
-export const eventCsvRow = (e: ExtractedEvent): string =>
-  [e.userId, e.eventType, e.startTime, e.endTime, e.sourceBehaviorIds.join(','), e.summary, e.runId, e.lineNo]
-    .map(csvCell)
-    .join(',');
 
 export function eventRoutes(ctx: AppContext): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
@@ -53,17 +31,14 @@ export function eventRoutes(ctx: AppContext): Hono<HonoEnv> {
     c.header('Content-Disposition', `attachment; filename="${name}"`);
     const events = ctx.runs.events(f);
     return stream(c, async (s) => {
-      // BOM so spreadsheet programs read the Chinese as UTF-8.
-      if (format === 'csv') await s.write(`\uFEFF${CSV_COLUMNS.join(',')}\r\n`);
-      let batch = '';
-      for (const e of events) {
-        batch += format === 'csv' ? `${eventCsvRow(e)}\r\n` : `${JSON.stringify(e)}\n`;
-        if (batch.length > 64 * 1024) {
-          await s.write(batch);
-          batch = '';
-        }
+      if (format === 'csv') await s.write(EVENT_CSV_HEADER);
+      // A few hundred rows per write: neither a write per row nor one string of the whole export.
+      for (let i = 0; i < events.length; i += 500) {
+        const page = events.slice(i, i + 500);
+        await s.write(
+          format === 'csv' ? eventCsvRows(page) : page.map((e) => `${JSON.stringify(e)}\n`).join(''),
+        );
       }
-      if (batch) await s.write(batch);
     });
   });
 

@@ -1,12 +1,15 @@
 import { Hono } from 'hono';
 import { RUN_STATUSES, startKeySchema, type RunStatus } from '@app/shared';
 import { AppError } from '../../app-error.js';
+import { ClientRunLimit } from '../../runs/client-limit.js';
+import { clientAddress } from '../client-address.js';
 import type { AppContext, HonoEnv } from '../context.js';
 import { intParam } from '../respond.js';
 import { parseRunId } from './stream-routes.js';
 
 export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
+  const perClient = ClientRunLimit.of(ctx.manager, ctx.config.MAX_RUNNING_RUNS_PER_CLIENT);
 
   app.get('/runs', (c) => {
     const status = c.req.query('status');
@@ -37,7 +40,8 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
   });
 
   app.post('/runs/:runId/resume', (c) => {
-    const run = ctx.manager.resume(parseRunId(c.req.param('runId')));
+    const client = clientAddress(c.env.incoming, ctx.config.trustProxy);
+    const run = perClient.resume(client, parseRunId(c.req.param('runId')));
     return c.json({ runId: run.id, status: run.status, lastSeq: run.lastSeq }, 202);
   });
 
@@ -50,7 +54,8 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
     const key = body.key === undefined ? undefined : startKeySchema.safeParse(body.key);
     if (key && !key.success)
       throw new AppError('bad_request', `Invalid key: ${key.error.issues[0]!.message}.`);
-    const { run, created } = ctx.manager.startOnce(body.userId, key?.data);
+    const client = clientAddress(c.env.incoming, ctx.config.trustProxy);
+    const { run, created } = perClient.startOnce(client, body.userId, key?.data);
     // 201 for a new run, 200 when the key had already started this one.
     return c.json({ runId: run.id, status: run.status }, created ? 201 : 200);
   });

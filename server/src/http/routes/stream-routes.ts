@@ -2,6 +2,8 @@ import { Hono, type Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { runIdSchema, userIdSchema } from '@app/shared';
 import { AppError } from '../../app-error.js';
+import { ClientRunLimit } from '../../runs/client-limit.js';
+import { clientAddress } from '../client-address.js';
 import type { AppContext, HonoEnv } from '../context.js';
 import { SseSink } from '../sse-sink.js';
 
@@ -43,12 +45,14 @@ function parseCursor(c: Context): number {
 
 export function streamRoutes(ctx: AppContext): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
+  const perClient = ClientRunLimit.of(ctx.manager, ctx.config.MAX_RUNNING_RUNS_PER_CLIENT);
 
   // The original endpoint: starts a run and streams it. curl -N -X POST …/extract/user_0007/llm-stream
   app.post('/events/extract/:userId/llm-stream', (c) => {
     const userId = userIdSchema.safeParse(c.req.param('userId'));
     if (!userId.success) throw new AppError('bad_request', `Malformed user id "${c.req.param('userId')}".`);
-    const run = ctx.manager.start(userId.data);
+    const client = clientAddress(c.env.incoming, ctx.config.trustProxy);
+    const { run } = perClient.startOnce(client, userId.data, undefined);
     return streamRun(ctx, c, run.id, 0);
   });
 

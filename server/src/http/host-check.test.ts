@@ -6,19 +6,22 @@ import { deadline, startTestServer, type TestServer } from '../test-support/test
 import { upgradeStatus, wsUrl } from '../ws/test-ws-client.js';
 import { hostAllowed } from './host-check.js';
 
-/** A request line by hand: HTTP/1.0 without Host, which no HTTP client library sends. */
-function hostless(port: number, path: string): Promise<string> {
+/** A request by hand, without Host, which no HTTP client library sends; resolves with its status line. */
+function hostless(port: number, head: string): Promise<string> {
   return deadline(
     new Promise<string>((resolve, reject) => {
-      const sock = net.connect(port, '127.0.0.1', () => sock.write(`GET ${path} HTTP/1.0\r\n\r\n`));
+      const sock = net.connect(port, '127.0.0.1', () => sock.write(`${head}\r\n\r\n`));
       let got = '';
       sock.setEncoding('utf8');
-      sock.on('data', (c: string) => (got += c));
-      sock.on('end', () => resolve(got));
+      sock.on('data', (c: string) => {
+        got += c;
+        if (got.includes('\r\n')) sock.destroy();
+      });
+      sock.on('close', () => resolve(got.split('\r\n')[0]!));
       sock.on('error', reject);
     }),
     5000,
-    `HTTP/1.0 ${path}`,
+    head,
   );
 }
 
@@ -76,8 +79,16 @@ describe('Host check (DNS rebinding)', () => {
     expect(ws.status).toBe(101);
   });
 
-  it('a request without Host never reaches the check: the HTTP adapter answers 400', async () => {
-    expect(await hostless(s.port, '/api/v1/health')).toMatch(/^HTTP\/1\.1 400/);
+  it('without Host (no browser omits it): HTTP gets the adapter’s 400, a WebSocket upgrade is not refused', async () => {
+    expect(await hostless(s.port, 'GET /api/v1/health HTTP/1.0')).toMatch(/^HTTP\/1\.1 400/);
+    const upgrade = [
+      'GET /api/v1/ws HTTP/1.1',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version: 13',
+    ].join('\r\n');
+    expect(await hostless(s.port, upgrade)).toBe('HTTP/1.1 101 Switching Protocols');
   });
 });
 

@@ -6,8 +6,9 @@ import { errorJson } from './respond.js';
 /**
  * Whether a request's Host names this server, so a page whose domain was rebound to our address (DNS
  * rebinding) is refused. Always allowed, as by Vite's dev server: IP addresses, `localhost` and
- * `*.localhost` (none of them can be rebound), and a request without Host (browsers always send one).
- * Besides them: HOST when it is a name, and ALLOWED_HOSTS.
+ * `*.localhost` (none of them can be rebound), and a request without Host (browsers always send one;
+ * over HTTP the adapter answers it 400 before this check). Besides them: HOST when it is a name, and
+ * ALLOWED_HOSTS.
  */
 export function hostAllowed(config: Pick<Config, 'allowedHosts'>, host: string | undefined): boolean {
   if (config.allowedHosts === 'all') return true;

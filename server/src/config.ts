@@ -52,6 +52,10 @@ const envSchema = z
     DB_CHECKPOINT_MS: int(1000),
     BUILTIN_PIECES_PER_SECOND: int(40),
     BUILTIN_FIRST_PIECE_MS: int(300),
+    /** Continue, at start, the runs a crashed process left generating (never a run a person cancelled). */
+    RESUME_INTERRUPTED: z.enum(['on', 'off']).default('on'),
+    /** A run found interrupted more often than this is left for a person: it may be what crashes the server. */
+    RESUME_INTERRUPTED_MAX: int(3),
     /** Load the demo users into an empty database on start. */
     DEMO_DATA: z.enum(['on', 'off']).default('on'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -83,7 +83,7 @@ export async function startServer(
   const manager: RunManager = new RunManager({ config, users, runs, writer, llm, modelName, log, metrics });
   const recovered = manager.recoverInterrupted();
   if (recovered.interrupted > 0)
-    log.warn(recovered, 'runs left running by a previous process marked interrupted (continued: see count)');
+    log.warn(recovered, 'runs left running by a previous process: marked interrupted, continued unless off');
 
   const ctx: AppContext = {
     config,

@@ -41,6 +41,9 @@ export const isChunk = (json: string): boolean => json.startsWith('{"type":"llm_
 const isEvent = (json: string): boolean => json.startsWith('{"type":"event"');
 const isRejection = (json: string): boolean =>
   json.startsWith('{"type":"progress"') && json.includes('"stage":"line_rejected"');
+/** The frame a restart adds to a run it found running. */
+export const isInterruption = (json: string): boolean =>
+  json.startsWith('{"type":"error"') && json.includes('"code":"interrupted"');
 export const chunkContent = (json: string): string => (JSON.parse(json) as { content: string }).content;
 
 /** What a run's log says about it: the state a run read back from storage is rebuilt from. */

@@ -67,9 +67,15 @@ export class RunManager {
     this.sweeper.unref();
   }
 
-  /** Marks runs a previous process left running as interrupted, with a final frame that says so. */
-  recoverInterrupted(): number {
+  /**
+   * Marks runs a previous process left running as interrupted, with a final frame that says so, then
+   * (RESUME_INTERRUPTED) continues each in the same log, unless it has been interrupted too often: a run
+   * that takes the server down must not take it down at every start.
+   */
+  recoverInterrupted(): { interrupted: number; continued: number } {
     const seen = new Set<string>();
+    const toContinue: Run[] = [];
+    const { config, log } = this.deps;
     // Page by page: each page is settled (no longer `running`) before the next is read.
     for (;;) {
       const stale = this.deps.runs
@@ -79,6 +85,7 @@ export class RunManager {
       for (const s of stale) {
         seen.add(s.id);
         const run = this.open(s.id)!;
+        const before = run.interruptions();
         run.status = 'interrupted';
         run.emit({
           type: 'error',
@@ -92,12 +99,28 @@ export class RunManager {
           durationMs: run.durationMs,
         });
         run.persist();
+        if (config.RESUME_INTERRUPTED === 'on' && before < config.RESUME_INTERRUPTED_MAX)
+          toContinue.push(run);
+        else if (config.RESUME_INTERRUPTED === 'on')
+          log.warn(
+            { runId: run.id, interruptions: before + 1 },
+            'run interrupted too often; left for a person to resume',
+          );
       }
       this.deps.writer.flush();
     }
     // Only now may the batches of those runs go.
     this.deps.writer.recovered();
-    return seen.size;
+    let continued = 0;
+    for (const run of toContinue) {
+      try {
+        this.resume(run.id, 'restart');
+        continued++;
+      } catch (err) {
+        log.warn({ err, runId: run.id }, 'interrupted run could not be continued');
+      }
+    }
+    return { interrupted: seen.size, continued };
   }
 
   /**
@@ -198,7 +221,8 @@ export class RunManager {
     return this.deps.runs.summary(runId);
   }
 
-  resume(runId: string): Run {
+  /** `by`: a person (any client) or the server itself after a restart. */
+  resume(runId: string, by: 'client' | 'restart' = 'client'): Run {
     const run = this.require(runId);
     if (!resumable(run.status, run.errorCode)) {
       throw new AppError(
@@ -225,7 +249,8 @@ export class RunManager {
       .slice(0, run.text.endsWith('\n') ? undefined : -1)
       .map((l) => l.trim())
       .filter(Boolean);
-    run.emit({ type: 'progress', stage: 'resumed', message: '继续生成剩余事件…', percent: run.percent() });
+    const message = by === 'restart' ? '服务重启后自动继续生成…' : '继续生成剩余事件…';
+    run.emit({ type: 'progress', stage: 'resumed', message, percent: run.percent() });
     if (run.text.length > 0 && !run.text.endsWith('\n')) run.chunk('\n');
     const prompt = buildPrompt({ user, behaviours, budgetChars: Number.MAX_SAFE_INTEGER, alreadyProduced });
     this.execute(run, prompt.messages, 'resume');

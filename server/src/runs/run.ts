@@ -7,7 +7,7 @@ import {
   type TokenUsage,
 } from '@app/shared';
 import type { FrameWriter, PatchSource, RunPatch } from '../db/frame-writer.js';
-import { cutOffLinesOf, FrameCodec } from './frame-codec.js';
+import { cutOffLinesOf, FrameCodec, isInterruption } from './frame-codec.js';
 import type { FrameSource, Subscription } from './subscription.js';
 
 export interface RunInit {
@@ -112,6 +112,13 @@ export class Run implements FrameSource, PatchSource {
 
   frameAt(seq: number): string | undefined {
     return this.frames[seq - 1];
+  }
+
+  /** How many times a restart found this run interrupted (its log keeps an `interrupted` frame for each). */
+  interruptions(): number {
+    let n = 0;
+    for (const json of this.frames) if (isInterruption(json)) n++;
+    return n;
   }
 
   percent(): number {

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,10 @@ describe('a run left running by a server that died', () => {
 
     let b: TestServer | undefined;
     try {
-      b = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 1000, BUILTIN_FIRST_PIECE_MS: 0 }, crashed);
+      b = await startTestServer(
+        { BUILTIN_PIECES_PER_SECOND: 1000, BUILTIN_FIRST_PIECE_MS: 0, RESUME_INTERRUPTED: 'off' },
+        crashed,
+      );
       const before = await getRun(b, runId);
       expect(before.status).toBe('interrupted');
       const k = onDisk.length;
@@ -97,5 +101,101 @@ describe('a run left running by a server that died', () => {
     } finally {
       await b?.dispose();
     }
+  });
+
+  it('by default the restarted server continues it by itself, to the events of an uninterrupted run', async () => {
+    const crashed = join(dir, 'crashed-auto.db');
+    const a = await startTestServer(
+      { BUILTIN_PIECES_PER_SECOND: 150, BUILTIN_FIRST_PIECE_MS: 0 },
+      join(dir, 'a2.db'),
+    );
+    let runId: string;
+    let cancelledId: string;
+    let onDisk: string[];
+    try {
+      const c = await TestWsClient.connect(a);
+      // A run a person cancelled is never continued by itself.
+      cancelledId = await c.start('user_0008');
+      await c.framesOf(cancelledId, 3, 'llm_chunk');
+      await c.request({ type: 'cancel', runId: cancelledId });
+      await c.settled(cancelledId);
+      runId = await c.start('user_0007');
+      await c.framesOf(runId, 1, 'event', 5000);
+      a.ctx.manager.flushWrites();
+      a.ctx.db.exec(`VACUUM INTO '${crashed}'`);
+      onDisk = a.ctx.runs.framesAfter(runId, 0);
+      await c.close();
+    } finally {
+      await a.dispose();
+    }
+    let b: TestServer | undefined;
+    try {
+      b = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 1000, BUILTIN_FIRST_PIECE_MS: 0 }, crashed);
+      const w = await TestWsClient.connect(b);
+      const ack = await w.request({ type: 'subscribe', runId, after: 0 });
+      expect(ack).toMatchObject({ type: 'ack', op: 'subscribe', runId });
+      const all = await w.until(
+        () => (w.frames(runId).at(-1)?.type === 'done' ? w.frames(runId) : undefined),
+        10_000,
+        'continued run done',
+      );
+      const k = onDisk.length;
+      expect(seqs(all)).toEqual(oneTo(all.length));
+      expect(w.rawFrames(runId).slice(0, k)).toEqual(onDisk);
+      expect(all[k]).toMatchObject({ type: 'error', code: 'interrupted' });
+      expect(all.find((f) => f.type === 'progress' && f.stage === 'resumed')).toMatchObject({
+        message: '服务重启后自动继续生成…',
+      });
+      const ref = await w.start('user_0007');
+      await w.settled(ref);
+      const after = await getRun(b, runId);
+      expect(after.status).toBe('done');
+      expect(after.text).toBe(textOf(all));
+      expect(eventKeys(after)).toEqual(eventKeys(await getRun(b, ref)));
+      expect((await getRun(b, cancelledId)).status).toBe('cancelled');
+      await w.close();
+    } finally {
+      await b?.dispose();
+    }
+  });
+
+  it('a run found interrupted more than RESUME_INTERRUPTED_MAX times is left for a person', async () => {
+    const crashed = join(dir, 'crashed-loop.db');
+    const a = await startTestServer(
+      { BUILTIN_PIECES_PER_SECOND: 150, BUILTIN_FIRST_PIECE_MS: 0 },
+      join(dir, 'a3.db'),
+    );
+    let runId: string;
+    try {
+      const c = await TestWsClient.connect(a);
+      runId = await c.start('user_0007');
+      await c.framesOf(runId, 5, 'llm_chunk');
+      a.ctx.manager.flushWrites();
+      a.ctx.db.exec(`VACUUM INTO '${crashed}'`);
+      await c.close();
+    } finally {
+      await a.dispose();
+    }
+    // Each start finds it running again (as if the continued run took the server down each time).
+    const markRunning = () => {
+      const db = new Database(crashed);
+      db.prepare(`UPDATE runs SET status = 'running' WHERE id = ?`).run(runId);
+      db.close();
+    };
+    const statuses: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      markRunning();
+      const b = await startTestServer(
+        { BUILTIN_PIECES_PER_SECOND: 0, BUILTIN_FIRST_PIECE_MS: 0, RESUME_INTERRUPTED_MAX: 1 },
+        crashed,
+      );
+      try {
+        statuses.push((await getRun(b, runId)).status);
+      } finally {
+        // A clean stop cancels a continued run: back to running for the next round.
+        await b.dispose();
+      }
+    }
+    expect(statuses).toEqual(['running', 'interrupted']);
   });
 });

@@ -200,7 +200,7 @@ describe('a server that lost frames the client saw (crash before flush)', () => 
       const db = new Database(dbPath);
       keepFrames(db, runId, n - 3);
       db.close();
-      server = await startTestServer({ PORT: port }, dbPath);
+      server = await startTestServer({ PORT: port, RESUME_INTERRUPTED: 'off' }, dbPath);
       await deadline(new Promise<void>((ok) => c.onReset(() => ok())), 5000, 'the reset');
       await rec.waitFor((f) => f.seq === n - 3 && rec.all.indexOf(f) >= n, 5000, 'the replay');
       expect(errors.map((e) => e.code)).toEqual(['invalid_cursor']);
@@ -230,14 +230,15 @@ describe('a server that lost frames the client saw (crash before flush)', () => 
       const runId = await c.start('user_0007');
       await rec.waitFor((f) => f.type === 'llm_chunk' && f.seq > 10, 5000, 'some pieces');
       const port = server.port;
-      await server.close();
+      // Taken before the stop: a clean stop sends the client one more frame (its terminal one).
       const cursor = c.lastSeq(runId);
+      await server.close();
       // As after a crash: the stored log ends one frame before what the client saw, and the run is running.
       const db = new Database(dbPath);
       keepFrames(db, runId, cursor - 1);
       db.prepare(`UPDATE runs SET status = 'running', last_seq = ? WHERE id = ?`).run(cursor - 1, runId);
       db.close();
-      server = await startTestServer({ PORT: port }, dbPath);
+      server = await startTestServer({ PORT: port, RESUME_INTERRUPTED: 'off' }, dbPath);
       await deadline(new Promise<void>((ok) => c.onReset(() => ok())), 5000, 'the reset');
       await rec.waitFor((f) => f.type === 'error' && f.code === 'interrupted', 5000, 'the interrupted frame');
       expect(resets).toEqual([runId]);

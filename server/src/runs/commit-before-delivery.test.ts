@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunsRepo } from '../db/runs-repo.js';
 import { deadline, startTestServer, type TestServer } from '../test-support/test-server.js';
+import { TestWsClient } from '../ws/test-ws-client.js';
 import type { FrameSink } from './subscription.js';
 
 let server: TestServer;
@@ -36,4 +37,42 @@ it('a watcher never holds a frame the stored log does not have', async () => {
   expect(missing).toEqual([]);
   expect(checked.length).toBeGreaterThan(20);
   expect(checked).toEqual(checked.map((_, i) => i + 1));
+});
+
+describe('a started run is acknowledged only once it is committed', () => {
+  // Commits held back 300 ms: an answer sent before its commit would be seen at once.
+  let slow: TestServer;
+  beforeAll(async () => {
+    slow = await startTestServer({ DB_FLUSH_MS: 300 });
+  });
+  afterAll(() => slow.dispose());
+  const storedRun = (runId: string) => {
+    const other = new Database(slow.dbPath, { readonly: true });
+    try {
+      return new RunsRepo(other).summary(runId);
+    } finally {
+      other.close();
+    }
+  };
+
+  it('over the WebSocket: the run is in the file when the ack arrives', async () => {
+    const c = await TestWsClient.connect(slow);
+    try {
+      const runId = await c.start('user_0003');
+      expect(storedRun(runId)).toMatchObject({ id: runId, status: 'running' });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('over REST: the run is in the file when POST /runs answers', async () => {
+    const res = await fetch(`${slow.url}/api/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'user_0004' }),
+    });
+    expect(res.status).toBe(201);
+    const { runId } = (await res.json()) as { runId: string };
+    expect(storedRun(runId)).toMatchObject({ id: runId });
+  });
 });

@@ -65,6 +65,7 @@ export class Run implements FrameSource, PatchSource {
   committedSeq: number;
   private readonly frames: string[];
   private readonly codec: FrameCodec;
+  private commitWaiters: (() => void)[] = [];
 
   constructor(
     init: RunInit,
@@ -156,7 +157,25 @@ export class Run implements FrameSource, PatchSource {
   committed(): void {
     if (this.committedSeq === this.frames.length) return;
     this.committedSeq = this.frames.length;
+    const waiters = this.commitWaiters;
+    this.commitWaiters = [];
+    // Waiters first: an ack they send precedes the frames the pumps below send.
+    for (const fn of waiters) fn();
     for (const w of this.watchers) w.pump();
+  }
+
+  /**
+   * Calls `fn` once every frame emitted so far is committed (at once when it is): a client is told of a
+   * run only once a crash can no longer take the run back.
+   */
+  whenCommitted(fn: () => void): void {
+    if (this.committedSeq === this.frames.length) fn();
+    else this.commitWaiters.push(fn);
+  }
+
+  /** {@link whenCommitted} as a promise. */
+  durable(): Promise<void> {
+    return new Promise((ok) => this.whenCommitted(ok));
   }
 
   recordEvent(e: ExtractedEvent): void {

@@ -22,6 +22,8 @@ export class Channel {
   private readonly subs = new Map<string, Subscription>();
   /** Runs this socket started or resumed, for the per-socket concurrency limit. */
   private readonly owned = new Set<string>();
+  /** Set once the socket is gone: replies waiting for a commit are dropped. */
+  private closed = false;
   private readonly sink: WsSink;
   private readonly perClient: ClientRunLimit;
 
@@ -89,6 +91,7 @@ export class Channel {
   }
 
   close(): void {
+    this.closed = true;
     for (const sub of this.subs.values()) this.ctx.manager.unsubscribe(sub);
     this.subs.clear();
   }
@@ -102,8 +105,12 @@ export class Channel {
           this.checkRunLimit(),
         );
         this.owned.add(run.id);
-        this.reply({ type: 'ack', op: 'start', runId: run.id, requestId: msg.requestId });
-        this.watch(run.id, 0, false);
+        // Acknowledged once the run's row and first frames are committed: a crash cannot take it back.
+        run.whenCommitted(() => {
+          if (this.closed) return;
+          this.reply({ type: 'ack', op: 'start', runId: run.id, requestId: msg.requestId });
+          this.watch(run.id, 0, false);
+        });
         return;
       }
       case 'subscribe':
@@ -177,7 +184,7 @@ export class Channel {
 
   private fail(code: ErrorCode, message: string, requestId?: string, runId?: string): void {
     const m: RequestErrorMessage = {
-      type: 'error',
+      type: 'request_error',
       code,
       message,
       retryable: isRetryable(code),

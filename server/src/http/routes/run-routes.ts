@@ -56,6 +56,8 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
       throw new AppError('bad_request', `Invalid key: ${key.error.issues[0]!.message}.`);
     const client = clientAddress(c.env.incoming, ctx.config.trustProxy);
     const { run, created } = perClient.startOnce(client, body.userId, key?.data);
+    // Answered once the run is committed: a crash cannot take back a run id the client was given.
+    await run.durable();
     // 201 for a new run, 200 when the key had already started this one.
     return c.json({ runId: run.id, status: run.status }, created ? 201 : 200);
   });

@@ -9,6 +9,7 @@ export default ts.config(
     ignores: [
       '**/node_modules/',
       'web/build/',
+      'server/dist/',
       'web/.svelte-kit/',
       'test-results/',
       'playwright-report/',

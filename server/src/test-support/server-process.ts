@@ -25,13 +25,18 @@ export interface ServerProcess {
 }
 
 /**
- * The real server (`node --import tsx server/src/main.ts`) as a child process leading its own process
- * group, on port 0 with a temp database; resolves once it logged the URL it listens on.
+ * The real server (`node --import tsx server/src/main.ts`, or `node <entry>` for a build) as a child
+ * process leading its own process group, on port 0 with a temp database; resolves once it logged the
+ * URL it listens on.
  */
-export async function spawnServer(env: Record<string, string> = {}, ms = 20_000): Promise<ServerProcess> {
+export async function spawnServer(
+  env: Record<string, string> = {},
+  opts: { entry?: string; ms?: number } = {},
+): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'es-proc-'));
   const dbPath = join(dir, 'app.db');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+  const args = opts.entry ? [opts.entry] : ['--import', 'tsx', 'server/src/main.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     // detached: the child calls setsid(), so its pid is also its process group id.
     detached: true,
@@ -84,7 +89,7 @@ export async function spawnServer(env: Record<string, string> = {}, ms = 20_000)
     );
   });
   try {
-    const url = await deadline(listening, ms, 'the server process to listen');
+    const url = await deadline(listening, opts.ms ?? 20_000, 'the server process to listen');
     return { url, pid: child.pid!, dbPath, exited, signalGroup, output: () => out, dispose };
   } catch (err) {
     await dispose();

@@ -106,14 +106,12 @@ export async function buildServer(outDir = join(ROOT, 'server/dist')) {
   for (const input of Object.keys(main.metafile.inputs)) {
     if (!input.startsWith('server/src/')) continue;
     const text = await readFile(join(ROOT, input), 'utf8');
-    for (const [, name] of text.matchAll(BESIDE_REF)) {
-      const from = join(ROOT, dirname(input), name ?? '');
-      if (beside.has(name ?? '') && beside.get(name ?? '') !== from) {
-        throw new Error(
-          `two files named ${name} are loaded beside the bundle: ${beside.get(name ?? '')}, ${from}`,
-        );
-      }
-      beside.set(name ?? '', from);
+    for (const [, name = ''] of text.matchAll(BESIDE_REF)) {
+      const from = join(ROOT, dirname(input), name);
+      const seen = beside.get(name);
+      if (seen && seen !== from)
+        throw new Error(`two files named ${name} load beside the bundle: ${seen}, ${from}`);
+      beside.set(name, from);
     }
   }
   for (const from of beside.values()) {

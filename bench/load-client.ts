@@ -371,7 +371,7 @@ function startRun(phase: Phase, o: PhaseSpec, user: string, label: string, group
   for (const { s, v } of subs) {
     s.onMessage = (m, at) => {
       if (m.type === 'ack') return;
-      if (m.type === 'error' && m.seq === undefined) return v.fail(`request error ${m.code}: ${m.message}`);
+      if (m.type === 'request_error') return v.fail(`request error ${m.code}: ${m.message}`);
       v.frame(m, at);
     };
   }
@@ -385,7 +385,7 @@ function startRun(phase: Phase, o: PhaseSpec, user: string, label: string, group
       }
       return;
     }
-    if (m.type === 'error' && m.seq === undefined) {
+    if (m.type === 'request_error') {
       for (const { v } of subs) v.fail('the run did not start');
       return w.fail(`request error ${m.code}: ${m.message}`);
     }

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Stable error codes shared by HTTP bodies, SSE/WS `error` frames and the WS channel.
  * Clients branch on `code`; `message` is for people and may change.
@@ -26,6 +28,7 @@ export const ERROR_CODES = [
   'run_not_resumable',
   'too_many_runs',
   'import_invalid',
+  'import_in_progress',
   // the model upstream
   'upstream_rate_limited',
   'upstream_unavailable',
@@ -38,11 +41,15 @@ export const ERROR_CODES = [
   'internal',
 ] as const;
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+export const errorCodeSchema = z
+  .enum(ERROR_CODES)
+  .meta({ id: 'ErrorCode', description: 'Stable machine-readable error code; `message` is for people.' });
+export type ErrorCode = z.infer<typeof errorCodeSchema>;
 
 /** Codes where trying the same thing again later may succeed. */
 export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'too_many_runs',
+  'import_in_progress',
   'upstream_rate_limited',
   'upstream_unavailable',
   'upstream_dropped',
@@ -54,13 +61,13 @@ export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 export const isRetryable = (code: ErrorCode): boolean => RETRYABLE_CODES.has(code);
 
 /** Body of every non-2xx JSON response. */
-export interface ApiErrorBody {
-  error: {
-    /** Stable machine-readable code. */
-    code: ErrorCode;
-    /** Human-readable explanation. */
-    message: string;
-    /** Extra structured detail, e.g. per-row import problems. */
-    details?: unknown;
-  };
-}
+export const apiErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: errorCodeSchema,
+      message: z.string().describe('Human-readable explanation.'),
+      details: z.unknown().optional().describe('Extra structured detail, e.g. per-row import problems.'),
+    }),
+  })
+  .meta({ id: 'ApiError', description: 'Body of every non-2xx JSON response.' });
+export type ApiErrorBody = z.infer<typeof apiErrorBodySchema>;

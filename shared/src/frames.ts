@@ -1,38 +1,28 @@
 import { z } from 'zod';
-import { ERROR_CODES } from './errors.js';
-import { REJECT_CODES } from './domain.js';
+import { errorCodeSchema } from './errors.js';
+import { extractedEventSchema, rejectedLineSchema, tokenUsageSchema, truncationSchema } from './domain.js';
 
 /**
  * Frames of a run. The same JSON object is the `data:` line of an SSE message (with `id: <seq>`)
  * and a text message on the WebSocket channel: one cursor (`seq`) for both transports.
+ * Field descriptions live in `.describe()`, so the served OpenAPI and AsyncAPI documents carry them.
  */
 const base = {
-  /** The run this frame belongs to. */
-  runId: z.string(),
-  /** Position in the run's frame log: 1, 2, 3… without gaps. */
-  seq: z.number().int().positive(),
+  runId: z.string().describe('The run this frame belongs to.'),
+  seq: z.number().int().positive().describe("Position in the run's frame log: 1, 2, 3… without gaps."),
 };
 
-const usageSchema = z.object({
-  promptTokens: z.number().int().nonnegative(),
-  completionTokens: z.number().int().nonnegative(),
-  totalTokens: z.number().int().nonnegative(),
-  estimated: z.boolean(),
-});
-
-export const startFrameSchema = z.object({
-  type: z.literal('start'),
-  ...base,
-  userId: z.string(),
-  /** Model name as sent upstream, e.g. `builtin-rules-v1`. */
-  model: z.string(),
-  /** Human-readable, as in the original design: 开始为用户 … 抽象事件... */
-  message: z.string(),
-  /** Behaviours of the user the prompt covers. */
-  behaviourCount: z.number().int().nonnegative(),
-  /** Set when the history was cut to the prompt budget: how many of how many were sent. */
-  truncated: z.object({ included: z.number().int(), total: z.number().int() }).nullable(),
-});
+export const startFrameSchema = z
+  .object({
+    type: z.literal('start'),
+    ...base,
+    userId: z.string(),
+    model: z.string().describe('Model name as sent upstream, e.g. `builtin-rules-v1`.'),
+    message: z.string().describe('Human-readable, as in the original design: 开始为用户 … 抽象事件...'),
+    behaviourCount: z.number().int().nonnegative().describe('Behaviours of the user the prompt covers.'),
+    truncated: truncationSchema.nullable(),
+  })
+  .meta({ id: 'StartFrame', description: 'First frame of a run.' });
 
 export const PROGRESS_STAGES = [
   'prompt',
@@ -43,93 +33,103 @@ export const PROGRESS_STAGES = [
   'resumed',
 ] as const;
 
-export const progressFrameSchema = z.object({
-  type: z.literal('progress'),
-  ...base,
-  /** What is happening, for people. */
-  message: z.string(),
-  stage: z.enum(PROGRESS_STAGES),
-  /** Share (0–100) of the prompt's behaviours already cited by parsed events. */
-  percent: z.number().min(0).max(100),
-  /** With stage `retry`: attempt number and the wait before it. */
-  retry: z.object({ attempt: z.number().int(), delayMs: z.number().int(), reason: z.string() }).optional(),
-  /** With stage `line_rejected`: the line and why. */
-  rejected: z
-    .object({ lineNo: z.number().int(), text: z.string(), code: z.enum(REJECT_CODES), reason: z.string() })
-    .optional(),
-});
+export const progressFrameSchema = z
+  .object({
+    type: z.literal('progress'),
+    ...base,
+    message: z.string().describe('What is happening, for people.'),
+    stage: z.enum(PROGRESS_STAGES),
+    percent: z
+      .number()
+      .min(0)
+      .max(100)
+      .describe("Share (0–100) of the prompt's behaviours already cited by parsed events."),
+    retry: z
+      .object({ attempt: z.number().int(), delayMs: z.number().int(), reason: z.string() })
+      .optional()
+      .describe('With stage `retry`: attempt number and the wait before it.'),
+    rejected: rejectedLineSchema.optional().describe('With stage `line_rejected`: the line and why.'),
+  })
+  .meta({ id: 'ProgressFrame', description: 'A status change of the run.' });
 
-export const llmChunkFrameSchema = z.object({
-  type: z.literal('llm_chunk'),
-  ...base,
-  /** A piece of model text, exactly as received; concatenating all pieces gives the run's text. */
-  content: z.string(),
-});
+export const llmChunkFrameSchema = z
+  .object({
+    type: z.literal('llm_chunk'),
+    ...base,
+    content: z
+      .string()
+      .describe("A piece of model text, exactly as received; all pieces concatenated are the run's text."),
+  })
+  .meta({ id: 'LlmChunkFrame', description: 'A piece of text from the model.' });
 
-export const eventFrameSchema = z.object({
-  type: z.literal('event'),
-  ...base,
-  event: z.object({
-    runId: z.string(),
-    userId: z.string(),
-    eventType: z.string(),
-    startTime: z.string(),
-    endTime: z.string(),
-    sourceBehaviorIds: z.array(z.string()),
-    summary: z.string(),
-    lineNo: z.number().int(),
-  }),
-  percent: z.number().min(0).max(100),
-});
+export const eventFrameSchema = z
+  .object({
+    type: z.literal('event'),
+    ...base,
+    event: extractedEventSchema,
+    percent: z.number().min(0).max(100),
+  })
+  .meta({ id: 'EventFrame', description: 'A line of the text parsed and validated as an event.' });
 
 const outcome = {
-  /** Valid events parsed so far. */
-  events: z.number().int().nonnegative(),
-  /** Lines that did not become events. */
-  rejected: z.number().int().nonnegative(),
-  /** llm_chunk frames sent. */
-  pieces: z.number().int().nonnegative(),
-  usage: usageSchema.nullable(),
-  /** Wall time of the run, summed over its attempts. */
-  durationMs: z.number().int().nonnegative(),
+  events: z.number().int().nonnegative().describe('Valid events parsed so far.'),
+  rejected: z.number().int().nonnegative().describe('Lines that did not become events.'),
+  pieces: z.number().int().nonnegative().describe('llm_chunk frames sent.'),
+  usage: tokenUsageSchema.nullable(),
+  durationMs: z.number().int().nonnegative().describe('Wall time of the run, summed over its attempts.'),
 };
 
-export const doneFrameSchema = z.object({
-  type: z.literal('done'),
-  ...base,
-  /** 抽象完成 */
-  message: z.string(),
-  ...outcome,
-});
+export const doneFrameSchema = z
+  .object({
+    type: z.literal('done'),
+    ...base,
+    message: z.string().describe('抽象完成'),
+    ...outcome,
+  })
+  .meta({ id: 'DoneFrame', description: 'The run finished.' });
 
-export const cancelledFrameSchema = z.object({
-  type: z.literal('cancelled'),
-  ...base,
-  message: z.string(),
-  /** `client`: someone asked; `unwatched`: nobody was watching past the idle limit; `shutdown`. */
-  reason: z.enum(['client', 'unwatched', 'shutdown']),
-  ...outcome,
-});
+export const cancelledFrameSchema = z
+  .object({
+    type: z.literal('cancelled'),
+    ...base,
+    message: z.string(),
+    reason: z
+      .enum(['client', 'unwatched', 'shutdown'])
+      .describe('`client`: someone asked; `unwatched`: nobody watched past the idle limit; `shutdown`.'),
+    ...outcome,
+  })
+  .meta({ id: 'CancelledFrame', description: 'The run was cancelled; it can be resumed.' });
 
-export const errorFrameSchema = z.object({
-  type: z.literal('error'),
-  ...base,
-  code: z.enum(ERROR_CODES),
-  message: z.string(),
-  /** True when starting or resuming the run again may succeed. */
-  retryable: z.boolean(),
-  ...outcome,
-});
+export const errorFrameSchema = z
+  .object({
+    type: z.literal('error'),
+    ...base,
+    code: errorCodeSchema,
+    message: z.string(),
+    retryable: z.boolean().describe('True when starting or resuming the run again may succeed.'),
+    ...outcome,
+  })
+  .meta({
+    id: 'ErrorFrame',
+    description:
+      "The run failed (`code: interrupted` after a server restart). Part of the run's log, with a `seq`; " +
+      'a refused request is a `request_error` message instead.',
+  });
 
-export const runFrameSchema = z.discriminatedUnion('type', [
-  startFrameSchema,
-  progressFrameSchema,
-  llmChunkFrameSchema,
-  eventFrameSchema,
-  doneFrameSchema,
-  cancelledFrameSchema,
-  errorFrameSchema,
-]);
+export const runFrameSchema = z
+  .discriminatedUnion('type', [
+    startFrameSchema,
+    progressFrameSchema,
+    llmChunkFrameSchema,
+    eventFrameSchema,
+    doneFrameSchema,
+    cancelledFrameSchema,
+    errorFrameSchema,
+  ])
+  .meta({
+    id: 'RunFrame',
+    description: "One frame of a run's log: an SSE event's data, or a WebSocket message.",
+  });
 
 export type StartFrame = z.infer<typeof startFrameSchema>;
 export type ProgressFrame = z.infer<typeof progressFrameSchema>;
@@ -146,6 +146,9 @@ export type FrameDraft = RunFrame extends infer F
     ? Omit<F, 'seq' | 'runId'>
     : never
   : never;
+
+/** Every frame type, from the union. */
+export const RUN_FRAME_TYPES: readonly RunFrameType[] = runFrameSchema.options.map((o) => o.shape.type.value);
 
 /** Frames after which a run produces nothing more unless resumed. */
 export const TERMINAL_FRAME_TYPES: ReadonlySet<RunFrameType> = new Set(['done', 'cancelled', 'error']);

@@ -58,7 +58,7 @@ describe('cancel and resume over the WebSocket', () => {
       ws.server.builtin!.setPace({ piecesPerSecond: 400 });
     }
     const r = await c.request({ type: 'cancel', runId });
-    expect(r).toMatchObject({ type: 'error', code: 'run_not_running', retryable: false, runId });
+    expect(r).toMatchObject({ type: 'request_error', code: 'run_not_running', retryable: false, runId });
     await c.alive();
     expect((await getRun(ws.server, runId)).status).toBe('done');
   });
@@ -115,7 +115,12 @@ describe('cancel and resume over the WebSocket', () => {
     expect(storedFrames(ws.server, runId)).toEqual(a.rawFrames(runId));
 
     const again = await b.request({ type: 'resume', runId });
-    expect(again).toMatchObject({ type: 'error', code: 'run_not_resumable', retryable: false, runId });
+    expect(again).toMatchObject({
+      type: 'request_error',
+      code: 'run_not_resumable',
+      retryable: false,
+      runId,
+    });
     await b.alive();
   });
 });

@@ -23,9 +23,10 @@ describe('bad input on the WebSocket gets a stable code and the socket keeps wor
     const own = typeof msg !== 'string' && 'requestId' in msg;
     const requestId = typeof msg === 'string' || own ? undefined : rid('bad');
     c.send(typeof msg === 'string' || own ? msg : { ...msg, requestId });
-    const err = await c.next((m) => m.type === 'error', 2000, `error ${code}`);
-    expect(err).toMatchObject({ type: 'error', code, retryable: isRetryable(code) });
-    if (err.type !== 'error' || 'seq' in err) throw new Error('not a request error');
+    const err = await c.next((m) => m.type === 'request_error', 2000, `error ${code}`);
+    expect(err).toMatchObject({ type: 'request_error', code, retryable: isRetryable(code) });
+    if (err.type !== 'request_error') throw new Error('not a request error');
+    expect(err).not.toHaveProperty('seq');
     expect(err.message.length).toBeGreaterThan(5);
     // The requestId is echoed whenever it is a string, even on a message that is otherwise invalid.
     if (typeof msg !== 'string') {
@@ -88,8 +89,8 @@ describe('bad input on the WebSocket gets a stable code and the socket keeps wor
 
   it('a binary frame → binary_not_supported', async () => {
     c.ws.send(Buffer.from(JSON.stringify({ type: 'ping' })), { binary: true });
-    const err = await c.next((m) => m.type === 'error', 2000, 'binary error');
-    expect(err).toMatchObject({ type: 'error', code: 'binary_not_supported', retryable: false });
+    const err = await c.next((m) => m.type === 'request_error', 2000, 'binary error');
+    expect(err).toMatchObject({ type: 'request_error', code: 'binary_not_supported', retryable: false });
     await c.alive();
   });
 
@@ -115,7 +116,14 @@ describe('limits', () => {
     const ids = Array.from({ length: 6 }, () => rid('flood'));
     ids.forEach((requestId) => c.send({ type: 'start', userId: 'user_0007', requestId }));
     const replies = await Promise.all(ids.map((id) => c.reply(id)));
-    expect(replies.map((r) => r.type)).toEqual(['ack', 'ack', 'error', 'error', 'error', 'error']);
+    expect(replies.map((r) => r.type)).toEqual([
+      'ack',
+      'ack',
+      'request_error',
+      'request_error',
+      'request_error',
+      'request_error',
+    ]);
     for (const r of replies.slice(2)) expect(r).toMatchObject({ code: 'too_many_runs', retryable: true });
     await c.alive();
 

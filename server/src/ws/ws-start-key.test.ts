@@ -57,9 +57,9 @@ describe('start keys make a start safe to retry', () => {
     const ack = await c.request({ type: 'start', userId: 'user_0022', key: 'shared-key-0002' });
     expect(ack).toMatchObject({ type: 'ack' });
     const other = await c.request({ type: 'start', userId: 'user_0023', key: 'shared-key-0002' });
-    expect(other).toMatchObject({ type: 'error', code: 'bad_request' });
+    expect(other).toMatchObject({ type: 'request_error', code: 'bad_request' });
     const bad = await c.request({ type: 'start', userId: 'user_0023', key: 'no spaces allowed!' });
-    expect(bad).toMatchObject({ type: 'error', code: 'invalid_message' });
+    expect(bad).toMatchObject({ type: 'request_error', code: 'invalid_message' });
     expect(await runsOf(s, 'user_0023')).toEqual([]);
   });
 
@@ -91,7 +91,7 @@ describe('start keys and the per-socket run limit', () => {
     });
     // A start of a new run is still held to the limit while that run streams.
     expect(await a.request({ type: 'start', userId: 'user_0027', key: 'limit-key-0006' })).toMatchObject({
-      type: 'error',
+      type: 'request_error',
       code: 'too_many_runs',
     });
     expect(await runsOf(ws.server, 'user_0027')).toEqual([]);

@@ -1,16 +1,18 @@
 import type { RunFrame } from '../frames.js';
 import {
   isRunFrame,
+  SERVER_MESSAGE_TYPES,
+  serverMessageSchema,
   type AckMessage,
   type ClientMessage,
   type HelloMessage,
   type RequestErrorMessage,
-  type ServerMessage,
 } from '../ws-protocol.js';
 import type { BackoffOptions } from './backoff.js';
 import { Connection } from './connection.js';
 import { Listeners } from './listeners.js';
 import { browserNetwork } from './network.js';
+import { parseMessage, warnInvalid, type InvalidMessage } from './parse-message.js';
 import { RequestTable } from './request-table.js';
 import {
   ClientError,
@@ -50,6 +52,7 @@ export abstract class ChannelCore {
   hello: HelloMessage | null = null;
   protected readonly conn: Connection;
   protected readonly requestErrors = new Listeners<RequestErrorMessage>();
+  private readonly invalid = new Listeners<InvalidMessage>();
   private readonly table: RequestTable;
 
   constructor(opts: StreamClientOptions) {
@@ -89,6 +92,14 @@ export abstract class ChannelCore {
     return this.requestErrors.add(cb);
   }
 
+  /**
+   * Messages the client ignored: not JSON, of an unknown type, or not matching their schema (e.g. a
+   * server speaking a newer protocol). Without a listener they go to `console.warn`.
+   */
+  onInvalidMessage(cb: (m: InvalidMessage) => void): () => void {
+    return this.invalid.add(cb);
+  }
+
   /** Closes for good: pending requests fail with `closed`, nothing reconnects. */
   close(): void {
     this.conn.close();
@@ -121,12 +132,13 @@ export abstract class ChannelCore {
   }
 
   private message(text: string): void {
-    let msg: ServerMessage;
-    try {
-      msg = JSON.parse(text) as ServerMessage;
-    } catch {
-      return; // the server only sends JSON; anything else is not ours to act on
+    const parsed = parseMessage(text, serverMessageSchema, SERVER_MESSAGE_TYPES);
+    if (!parsed.ok) {
+      if (this.invalid.size > 0) this.invalid.emit(parsed.invalid);
+      else warnInvalid('StreamClient', parsed.invalid);
+      return;
     }
+    const msg = parsed.msg;
     if (isRunFrame(msg)) return this.deliver(msg);
     switch (msg.type) {
       case 'hello':
@@ -138,7 +150,7 @@ export abstract class ChannelCore {
       case 'ack':
         this.table.answer(msg.requestId, msg);
         return;
-      case 'error':
+      case 'request_error':
         if (!this.table.answer(msg.requestId, null, msg)) this.requestErrors.emit(msg);
         return;
       default: {

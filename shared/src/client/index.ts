@@ -1,6 +1,7 @@
 /** Framework-free client of the run stream: WebSocket with reconnects, SSE fallback, REST helpers. */
 export { applyFrame, createRunView, type RunView } from './run-view.js';
 export { DEFAULT_BACKOFF, fullJitterDelay, type BackoffOptions } from './backoff.js';
+export type { InvalidMessage } from './parse-message.js';
 export { StreamClient, type StreamClientOptions, type WatchInfo } from './stream-client.js';
 export {
   ClientError,

@@ -2,6 +2,10 @@
 export class Listeners<T> {
   private readonly set = new Set<(value: T) => void>();
 
+  get size(): number {
+    return this.set.size;
+  }
+
   add(cb: (value: T) => void): () => void {
     this.set.add(cb);
     return () => this.set.delete(cb);

@@ -1,5 +1,13 @@
-import type { ApiErrorBody } from '../errors.js';
-import { isTerminalFrame, type RunFrame } from '../frames.js';
+import type { z } from 'zod';
+import { apiErrorBodySchema } from '../errors.js';
+import { isTerminalFrame, RUN_FRAME_TYPES, runFrameSchema, type RunFrame } from '../frames.js';
+import {
+  cancelRunResponseSchema,
+  resumeRunResponseSchema,
+  startRunResponseSchema,
+  type StartRunRequest,
+} from '../rest/index.js';
+import { parseMessage, warnInvalid, type InvalidMessage } from './parse-message.js';
 import { ClientError } from './types.js';
 
 /** The part of EventSource used here; the DOM's (and polyfills) satisfy it. */
@@ -29,6 +37,8 @@ export function watchRunSse(opts: {
   EventSource: EventSourceCtor;
   onFrame(f: RunFrame): void;
   onEnd?(): void;
+  /** A message that is not a valid frame (ignored); default `console.warn`. */
+  onInvalidMessage?(m: InvalidMessage): void;
 }): () => void {
   let last = opts.after;
   let lastWasTerminal = false;
@@ -36,7 +46,13 @@ export function watchRunSse(opts: {
   const url = `${opts.baseUrl.replace(/\/$/, '')}/api/v1/runs/${encodeURIComponent(opts.runId)}/stream?after=${opts.after}`;
   const es = new opts.EventSource(url);
   es.onmessage = (ev) => {
-    const f = JSON.parse(ev.data) as RunFrame;
+    const parsed = parseMessage(ev.data, runFrameSchema, RUN_FRAME_TYPES);
+    if (!parsed.ok) {
+      if (opts.onInvalidMessage) opts.onInvalidMessage(parsed.invalid);
+      else warnInvalid('watchRunSse', parsed.invalid);
+      return;
+    }
+    const f = parsed.msg;
     if (ended || f.seq <= last) return;
     last = f.seq;
     lastWasTerminal = isTerminalFrame(f);
@@ -62,7 +78,14 @@ export interface RestOptions {
   fetch?: typeof fetch;
 }
 
-async function post<T>(baseUrl: string, path: string, body: unknown, opts: RestOptions): Promise<T> {
+/** POSTs JSON and parses the answer with `schema`; an error body (or a body that fits neither) throws. */
+async function post<S extends z.ZodType>(
+  baseUrl: string,
+  path: string,
+  body: unknown,
+  schema: S,
+  opts: RestOptions,
+): Promise<z.infer<S>> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const res = await (opts.fetch ?? fetch)(`${baseUrl.replace(/\/$/, '')}/api/v1${path}`, {
@@ -70,12 +93,16 @@ async function post<T>(baseUrl: string, path: string, body: unknown, opts: RestO
     headers,
     body: JSON.stringify(body ?? {}),
   });
-  const json = (await res.json().catch(() => null)) as (T & Partial<ApiErrorBody>) | null;
-  if (!res.ok || !json) {
-    const e = json?.error;
-    throw new ClientError(e?.code ?? 'internal', e?.message ?? `HTTP ${res.status}`, res.status >= 500);
+  const json: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const e = apiErrorBodySchema.safeParse(json);
+    const message = e.success ? e.data.error.message : `HTTP ${res.status}`;
+    throw new ClientError(e.success ? e.data.error.code : 'internal', message, res.status >= 500);
   }
-  return json;
+  const ok = schema.safeParse(json);
+  if (!ok.success)
+    throw new ClientError('internal', `POST ${path}: unexpected answer (${ok.error.message}).`);
+  return ok.data;
 }
 
 /** Starts a run without a WebSocket (POST /api/v1/runs); watch it with {@link watchRunSse}. */
@@ -85,13 +112,14 @@ export async function startRunRest(
   opts: RestOptions & { key?: string } = {},
 ): Promise<{ runId: string }> {
   const { key, ...rest } = opts;
-  const r = await post<{ runId: string }>(baseUrl, '/runs', key ? { userId, key } : { userId }, rest);
+  const body: StartRunRequest = key ? { userId, key } : { userId };
+  const r = await post(baseUrl, '/runs', body, startRunResponseSchema, rest);
   return { runId: r.runId };
 }
 
 /** Cancels a running run (POST /api/v1/runs/{id}/cancel). */
 export async function cancelRunRest(baseUrl: string, runId: string, opts: RestOptions = {}): Promise<void> {
-  await post(baseUrl, `/runs/${encodeURIComponent(runId)}/cancel`, {}, opts);
+  await post(baseUrl, `/runs/${encodeURIComponent(runId)}/cancel`, {}, cancelRunResponseSchema, opts);
 }
 
 /** Resumes a cancelled or interrupted run (POST /api/v1/runs/{id}/resume); resolves its last seq then. */
@@ -100,6 +128,7 @@ export async function resumeRunRest(
   runId: string,
   opts: RestOptions = {},
 ): Promise<{ lastSeq: number }> {
-  const r = await post<{ lastSeq: number }>(baseUrl, `/runs/${encodeURIComponent(runId)}/resume`, {}, opts);
+  const path = `/runs/${encodeURIComponent(runId)}/resume`;
+  const r = await post(baseUrl, path, {}, resumeRunResponseSchema, opts);
   return { lastSeq: r.lastSeq };
 }

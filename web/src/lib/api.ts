@@ -1,39 +1,21 @@
-import type {
-  ApiErrorBody,
-  Behaviour,
-  ExtractedEvent,
-  RunDetail,
-  RunStatus,
-  RunSummary,
-  User,
+import type { z } from 'zod';
+import {
+  apiErrorBodySchema,
+  eventPageSchema,
+  healthSchema,
+  runDetailSchema,
+  runPageSchema,
+  sessionResponseSchema,
+  userDetailSchema,
+  userPageSchema,
+  type SessionRequest,
 } from '@app/shared';
+
+// The shapes are the shared schemas' (one declaration for server, clients and the OpenAPI document).
+export type { EventPage, Health, RunPage, UserDetail, UserListItem, UserPage } from '@app/shared';
 
 /** Same origin as the UI: the server serves both (server/src/http/static-ui.ts). */
 export const API_BASE = '/api/v1';
-
-export interface UserListItem extends User {
-  behaviourCount: number;
-  lastRun: { id: string; status: RunStatus; createdAt: string } | null;
-}
-
-export interface UserDetail extends User {
-  behaviours: Behaviour[];
-}
-
-export interface Page<T> {
-  items: T[];
-  total: number;
-}
-
-export interface Health {
-  status: string;
-  startedAt: string;
-  protocol: number;
-  model: { name: string; builtin: boolean; baseURL: string };
-  runningRuns: number;
-  users: number;
-  auth: boolean;
-}
 
 /** A non-2xx answer, with the server's stable error code. */
 export class ApiError extends Error {
@@ -56,13 +38,17 @@ export function onUnauthorized(cb: () => void): () => void {
   return () => unauthorizedListeners.delete(cb);
 }
 
-/** The one way this UI talks REST: JSON in, JSON out, errors as {@link ApiError}. */
-export async function send<T>(
+/**
+ * The one way this UI talks REST: JSON in, JSON out parsed with the route's schema (never cast),
+ * errors as {@link ApiError}.
+ */
+export async function send<S extends z.ZodType>(
   method: 'GET' | 'POST',
   path: string,
+  schema: S,
   body?: unknown,
   signal?: AbortSignal,
-): Promise<T> {
+): Promise<z.infer<S>> {
   let res: Response;
   try {
     res = await fetch(`${API_BASE}${path}`, {
@@ -79,14 +65,18 @@ export async function send<T>(
   const data: unknown = await res.json().catch(() => null);
   if (!res.ok) {
     if (res.status === 401) for (const cb of unauthorizedListeners) cb();
-    const e = (data as Partial<ApiErrorBody> | null)?.error;
+    const e = apiErrorBodySchema.safeParse(data);
     throw new ApiError(
       res.status,
-      e?.code ?? 'http_error',
-      e?.message ?? `${method} ${path}: HTTP ${res.status}`,
+      e.success ? e.data.error.code : 'http_error',
+      e.success ? e.data.error.message : `${method} ${path}: HTTP ${res.status}`,
     );
   }
-  return data as T;
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    throw new ApiError(res.status, 'invalid_response', `${method} ${path}: ${parsed.error.message}`);
+  }
+  return parsed.data;
 }
 
 const qs = (params: Record<string, string | number | undefined>): string => {
@@ -97,18 +87,19 @@ const qs = (params: Record<string, string | number | undefined>): string => {
 };
 
 export const api = {
-  health: (signal?: AbortSignal) => send<Health>('GET', '/health', undefined, signal),
-  session: (token: string) => send<{ auth: boolean }>('POST', '/session', { token }),
+  health: (signal?: AbortSignal) => send('GET', '/health', healthSchema, undefined, signal),
+  session: (token: string) =>
+    send('POST', '/session', sessionResponseSchema, { token } satisfies SessionRequest),
   users: (q: string, limit: number, offset: number, signal?: AbortSignal) =>
-    send<Page<UserListItem>>('GET', `/users${qs({ q, limit, offset })}`, undefined, signal),
+    send('GET', `/users${qs({ q, limit, offset })}`, userPageSchema, undefined, signal),
   user: (id: string, signal?: AbortSignal) =>
-    send<UserDetail>('GET', `/users/${encodeURIComponent(id)}`, undefined, signal),
+    send('GET', `/users/${encodeURIComponent(id)}`, userDetailSchema, undefined, signal),
   runs: (userId: string | undefined, limit = 50, offset = 0, signal?: AbortSignal) =>
-    send<Page<RunSummary>>('GET', `/runs${qs({ userId, limit, offset })}`, undefined, signal),
+    send('GET', `/runs${qs({ userId, limit, offset })}`, runPageSchema, undefined, signal),
   run: (id: string, signal?: AbortSignal) =>
-    send<RunDetail>('GET', `/runs/${encodeURIComponent(id)}`, undefined, signal),
+    send('GET', `/runs/${encodeURIComponent(id)}`, runDetailSchema, undefined, signal),
   events: (filter: { userId?: string; runId?: string }, signal?: AbortSignal) =>
-    send<Page<ExtractedEvent>>('GET', `/events${qs(filter)}`, undefined, signal),
+    send('GET', `/events${qs(filter)}`, eventPageSchema, undefined, signal),
 };
 
 /** Download link of the events export (a plain <a href download>, streamed by the server). */

@@ -55,7 +55,7 @@ function clean(s: string): string {
   return s.replace(/\|/g, '｜').replace(/[\r\n]+/g, ' ');
 }
 
-function renderBehaviour(b: Behaviour): string {
+export function renderBehaviour(b: Behaviour): string {
   return [b.id, b.ts, b.action, b.object, b.channel, b.detail ?? ''].map(clean).join('|');
 }
 

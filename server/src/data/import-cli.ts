@@ -1,13 +1,13 @@
 /**
  * `npm run import -- <file> [--format jsonl|csv]`: imports users and behaviours into the server's database.
- * Exit codes: 0 imported, 1 bad data (nothing written), 2 usage error.
+ * Exit codes: 0 imported, 1 bad data or another import in progress (nothing written), 2 usage error.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../db/open-database.js';
 import { UsersRepo } from '../db/users-repo.js';
-import { detectFormat, importData, type ImportFormat } from './import-service.js';
+import { detectFormat, ImportBusyError, importData, type ImportFormat } from './import-service.js';
 
 const USAGE = 'usage: npm run import -- <file.jsonl|file.csv> [--format jsonl|csv]';
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -34,7 +34,7 @@ function parseArgs(argv: string[]): { file: string; format: ImportFormat | undef
   return { file, format };
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE);
     return 0;
@@ -64,7 +64,15 @@ function main(argv: string[]): number {
   const dbPath = resolve(REPO_ROOT, process.env.DATABASE_PATH || 'data/app.db');
   const db = openDatabase(dbPath);
   try {
-    const result = importData(new UsersRepo(db), text, format);
+    // Short transactions, like the server's: a server running on this database keeps streaming meanwhile.
+    const result = await importData(new UsersRepo(db), text, format).catch((err: unknown) => {
+      if (err instanceof ImportBusyError) return err;
+      throw err;
+    });
+    if (result instanceof ImportBusyError) {
+      console.error(`导入未开始 ${result.message} Nothing was written.`);
+      return 1;
+    }
     if (!result.ok) {
       for (const e of result.errors) console.error(`line ${e.line}: ${e.reason}`);
       console.error(`导入失败，未写入任何数据 Import of ${path} failed; nothing was written (errors above).`);
@@ -80,4 +88,4 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -1,12 +1,11 @@
-import type { User } from '@app/shared';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ImportStaging } from '../db/import-staging.js';
 import type { UsersRepo } from '../db/users-repo.js';
-import {
-  parseImportWithLines,
-  type ImportError,
-  type ImportFormat,
-  type ParsedImport,
-} from './import-parser.js';
+import { parseOffThread } from './import-off-thread.js';
+import type { ImportError, ImportFormat } from './import-parser.js';
+import { SLICE_ROWS, type ImportSlices } from './import-slices.js';
 
+export { ImportBusyError } from '../db/import-staging.js';
 export { detectFormat, parseImport, type ImportError, type ImportFormat } from './import-parser.js';
 
 /**
@@ -18,64 +17,110 @@ export type ImportResult =
   | { ok: false; errors: ImportError[] };
 
 /**
- * Validates a whole import, including against the database, then writes it in one transaction.
- * All or nothing: with any bad row nothing is written and every error is returned (capped at `maxErrors`).
+ * Validates a whole import, including against the database, then writes it. All or nothing: with any bad
+ * row nothing is written and every error is returned (capped at `maxErrors`).
+ *
+ * The event loop is never held for long. The one SQLite connection is shared with the frame writer, which
+ * commits every turn, so the import cannot be one long transaction, nor one held open across turns (it
+ * would swallow the writer's commits); a worker with its own connection would make those commits wait on
+ * its write lock, synchronously. Instead rows are parsed on a worker thread, written on this thread one
+ * slice (500 rows, a few ms) per transaction with a turn between them, and hidden from readers until the
+ * import's row of `imports` is flipped to published in one short transaction. A `Uint8Array` body (UTF-8)
+ * is handed to the worker and detached. Throws {@link ImportBusyError} while another import is being written.
  */
-export function importData(
+export async function importData(
   repo: UsersRepo,
-  text: string,
+  body: string | Uint8Array,
   format: ImportFormat,
   opts: { maxErrors?: number } = {},
-): ImportResult {
+): Promise<ImportResult> {
   const maxErrors = Math.max(0, Math.floor(opts.maxErrors ?? 1000));
-  const parsed = parseImportWithLines(text, format);
-  const errors = [...parsed.errors, ...existingBehaviours(repo, parsed)];
-  if (errors.length > 0) return { ok: false, errors: capErrors(sortByLine(errors), maxErrors) };
-
-  const known = new Set(parsed.users.map((u) => u.id));
-  const created: User[] = [];
-  for (const { userId } of parsed.behaviours) {
-    if (known.has(userId)) continue;
-    known.add(userId);
-    if (!repo.get(userId)) created.push({ id: userId, name: null, profile: {} });
-  }
+  // The parser hands back only the first errors by line: enough to cap the merged list exactly.
+  const parsed = await parseOffThread(body, format, maxErrors + 1);
+  const fail = (errors: ImportError[], more = 0): ImportResult => ({
+    ok: false,
+    errors: capErrors(sortByLine(errors), maxErrors, errors.length + more),
+  });
+  const staging = repo.imports;
+  await sweep(staging);
+  const importId = staging.begin();
   try {
-    repo.upsertAll([...parsed.users, ...created], parsed.behaviours);
+    const errors = [...parsed.errors, ...(await existingBehaviours(staging, parsed))];
+    if (errors.length > 0) {
+      await discard(staging, importId);
+      return fail(errors, parsed.errorCount - parsed.errors.length);
+    }
+    let createdUsers = 0;
+    for (const slice of parsed.users) await inTurn(() => staging.write(importId, 'users', slice));
+    for (const slice of parsed.mentioned) {
+      createdUsers += await inTurn(() => staging.write(importId, 'mentioned', slice));
+    }
+    for (const slice of parsed.behaviours) await inTurn(() => staging.write(importId, 'behaviours', slice));
+    const result = {
+      ok: true as const,
+      users: parsed.userCount + createdUsers,
+      behaviours: parsed.behaviourCount,
+      createdUsers,
+    };
+    staging.publish(importId, result);
+    return result;
   } catch (err) {
-    // Another writer may have inserted the same behaviour ids since the check above.
-    const raced = existingBehaviours(repo, parsed);
+    await discard(staging, importId);
+    // Something other than an import (they take turns) wrote some of the same ids since the check.
+    const raced = isConstraintError(err) ? await existingBehaviours(staging, parsed) : [];
     if (raced.length === 0) throw err;
-    return { ok: false, errors: capErrors(raced, maxErrors) };
+    return fail(raced);
   }
-  return {
-    ok: true,
-    users: parsed.users.length + created.length,
-    behaviours: parsed.behaviours.length,
-    createdUsers: created.length,
-  };
 }
 
-function existingBehaviours(repo: UsersRepo, parsed: ParsedImport): ImportError[] {
+/**
+ * Runs one slice's work, then leaves the event loop to others for as long again: an import takes at most
+ * half of this thread, so a request or frame that needs several turns is not held up a slice at each.
+ */
+async function inTurn<T>(work: () => T): Promise<T> {
+  const started = performance.now();
+  const result = work();
+  await sleep(Math.max(1, performance.now() - started));
+  return result;
+}
+
+async function existingBehaviours(staging: ImportStaging, parsed: ImportSlices): Promise<ImportError[]> {
   const errors: ImportError[] = [];
-  parsed.behaviours.forEach((b, i) => {
-    const owner = repo.behaviourOwnerOf(b.id);
-    if (owner !== null) {
+  for (const [n, slice] of parsed.behaviours.entries()) {
+    for (const { i, id, userId } of await inTurn(() => staging.existingBehaviours(slice))) {
       errors.push({
-        line: parsed.behaviourLines[i]!,
-        reason: `behaviour id ${b.id} already exists (user ${owner})`,
+        line: parsed.behaviourLines[n * SLICE_ROWS + i]!,
+        reason: `behaviour id ${id} already exists (user ${userId})`,
       });
     }
-  });
+  }
   return errors;
 }
 
+/** Removes what a crashed import left, or this process's failed ones, a slice per turn. */
+async function sweep(staging: ImportStaging): Promise<void> {
+  while (await inTurn(() => staging.sweepStep()));
+}
+
+async function discard(staging: ImportStaging, importId: number): Promise<void> {
+  staging.abandon(importId);
+  await sweep(staging);
+}
+
+const isConstraintError = (err: unknown) =>
+  typeof (err as { code?: unknown }).code === 'string' &&
+  (err as { code: string }).code.startsWith('SQLITE_CONSTRAINT');
+
 const sortByLine = (errors: ImportError[]) => [...errors].sort((a, b) => a.line - b.line);
 
-/** Keeps the first `max` errors and adds one entry, on the first omitted line, saying how many were cut. */
-function capErrors(errors: ImportError[], max: number): ImportError[] {
-  if (errors.length <= max) return errors;
+/**
+ * Keeps the first `max` errors and adds one entry, on the first omitted line, saying how many were cut
+ * (of `total`, which counts errors not in the list too).
+ */
+function capErrors(errors: ImportError[], max: number, total: number): ImportError[] {
+  if (total <= max) return errors;
   const first = errors[max]!;
-  const more = errors.length - max;
+  const more = total - max;
   return [
     ...errors.slice(0, max),
     {

@@ -105,4 +105,30 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN start_key TEXT;
   CREATE UNIQUE INDEX runs_start_key ON runs(start_key) WHERE start_key IS NOT NULL;
   `,
+  // v5: an import writes its rows in short transactions, tagged with its id and hidden from readers while
+  // its row of imports is not 'published'; publishing flips that one row. AUTOINCREMENT: an id is never
+  // reused, so rows of a published import cannot be hidden again by a later one.
+  `
+  CREATE TABLE imports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    state TEXT NOT NULL CHECK (state IN ('staging', 'discarding', 'published')),
+    owner TEXT NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    published_at TEXT,
+    users INTEGER,
+    behaviours INTEGER
+  );
+  ALTER TABLE users ADD COLUMN import_id INTEGER;
+  ALTER TABLE behaviours ADD COLUMN import_id INTEGER;
+  CREATE INDEX users_import ON users(import_id) WHERE import_id IS NOT NULL;
+  CREATE INDEX behaviours_import ON behaviours(import_id) WHERE import_id IS NOT NULL;
+  CREATE TABLE import_user_updates (
+    import_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    name TEXT,
+    profile TEXT NOT NULL,
+    PRIMARY KEY (import_id, user_id)
+  );
+  `,
 ];

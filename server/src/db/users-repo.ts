@@ -1,4 +1,5 @@
 import type { Behaviour, Profile, RunStatus, User } from '@app/shared';
+import { ImportStaging, visibleRow } from './import-staging.js';
 import type { DB } from './open-database.js';
 
 export interface UserListItem extends User {
@@ -14,20 +15,33 @@ interface UserRow {
 
 const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, profile: JSON.parse(r.profile) as Profile });
 
-/** Users, their profiles and behaviour logs. */
+/** Users, their profiles and behaviour logs; rows of an import not yet published are never read. */
 export class UsersRepo {
+  /** Where imports write their rows before they are published. */
+  readonly imports: ImportStaging;
   private readonly byId;
   private readonly behavioursOf;
   private readonly behaviourOwner;
+  private readonly countVisible;
 
   constructor(private readonly db: DB) {
-    this.byId = db.prepare<[string], UserRow>('SELECT id, name, profile FROM users WHERE id = ?');
+    this.imports = new ImportStaging(db);
+    // On start: rows a crashed import left (hidden all along) go now, not at the next import.
+    this.imports.sweepAll();
+    this.byId = db.prepare<[string], UserRow>(
+      `SELECT id, name, profile FROM users u WHERE id = ? AND ${visibleRow('u')}`,
+    );
     this.behavioursOf = db.prepare<[string], Behaviour>(
       `SELECT id, user_id AS userId, ts, action, object, channel, detail
-       FROM behaviours WHERE user_id = ? ORDER BY ts, id`,
+       FROM behaviours b WHERE user_id = ? AND ${visibleRow('b')} ORDER BY ts, id`,
     );
     this.behaviourOwner = db.prepare<[string], { userId: string }>(
-      'SELECT user_id AS userId FROM behaviours WHERE id = ?',
+      `SELECT user_id AS userId FROM behaviours b WHERE id = ? AND ${visibleRow('b')}`,
+    );
+    // All users less the hidden ones: a plain count(*) is a b-tree count, and hidden rows are found by index.
+    this.countVisible = db.prepare<[], { n: number }>(
+      `SELECT (SELECT count(*) FROM users) -
+         (SELECT count(*) FROM users WHERE import_id IN (SELECT id FROM imports WHERE state <> 'published')) AS n`,
     );
   }
 
@@ -45,21 +59,22 @@ export class UsersRepo {
   }
 
   count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
+    return this.countVisible.get()!.n;
   }
 
   /** Search by id, name or profile text; newest run status included for the list view. */
   list(opts: { q?: string; limit: number; offset: number }): { items: UserListItem[]; total: number } {
     const where = opts.q
-      ? `WHERE u.id LIKE @q ESCAPE '\\' OR u.name LIKE @q ESCAPE '\\' OR u.profile LIKE @q ESCAPE '\\'`
-      : '';
+      ? `WHERE ${visibleRow('u')} AND (u.id LIKE @q ESCAPE '\\' OR u.name LIKE @q ESCAPE '\\' OR u.profile LIKE @q ESCAPE '\\')`
+      : `WHERE ${visibleRow('u')}`;
     const q = opts.q ? `%${opts.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : undefined;
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM users u ${where}`).get({ q }) as { n: number })
-      .n;
+    const total = opts.q
+      ? (this.db.prepare(`SELECT count(*) AS n FROM users u ${where}`).get({ q }) as { n: number }).n
+      : this.count();
     const rows = this.db
       .prepare(
         `SELECT u.id, u.name, u.profile,
-           (SELECT count(*) FROM behaviours b WHERE b.user_id = u.id) AS behaviourCount,
+           (SELECT count(*) FROM behaviours b WHERE b.user_id = u.id AND ${visibleRow('b')}) AS behaviourCount,
            r.id AS runId, r.status AS runStatus, r.created_at AS runCreatedAt
          FROM users u
          LEFT JOIN runs r ON r.id = (SELECT id FROM runs WHERE user_id = u.id ORDER BY created_at DESC, rowid DESC LIMIT 1)

@@ -1,0 +1,92 @@
+/**
+ * `npx tsx server/src/data/import-stall-bench.ts [rows…]`: imports `rows` behaviours (default 50,000 and
+ * 100,000) into a fresh server over HTTP while one run streams, and prints how long the event loop was
+ * held (largest timer gap, monitorEventLoopDelay max), the import's total time and its publish step.
+ */
+import { resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { startTestServer } from '../test-support/test-server.js';
+
+/** `n` behaviours of `n / 50` users, half of them named by a user row, as JSONL bytes. */
+export function importOf(n: number, prefix: string): Uint8Array<ArrayBuffer> {
+  const users = Math.max(1, Math.floor(n / 50));
+  const lines: string[] = [];
+  for (let u = 0; u < users; u += 2) {
+    lines.push(
+      JSON.stringify({ type: 'user', id: `${prefix}_${u}`, name: `用户${u}`, profile: { city: '上海' } }),
+    );
+  }
+  for (let i = 0; i < n; i++) {
+    lines.push(
+      JSON.stringify({
+        id: `${prefix}-${i}`,
+        user_id: `${prefix}_${i % users}`,
+        ts: `2026-01-${String(1 + (i % 28)).padStart(2, '0')} 10:${String(i % 60).padStart(2, '0')}`,
+        action: '看车',
+        object: '小米SU7',
+        channel: 'store',
+        detail: '停留 5 分钟, 关注续航',
+      }),
+    );
+  }
+  return new TextEncoder().encode(lines.join('\n'));
+}
+
+async function main(sizes: number[]): Promise<void> {
+  const s = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 20, BUILTIN_FIRST_PIECE_MS: 0 });
+  const api = (path: string, init?: RequestInit) => fetch(`${s.url}/api/v1${path}`, init);
+  const staging = s.ctx.users.imports;
+  const publish = staging.publish.bind(staging);
+  let publishMs = 0;
+  staging.publish = (...args) => {
+    const t = performance.now();
+    publish(...args);
+    publishMs = performance.now() - t;
+  };
+  try {
+    for (const [i, n] of sizes.entries()) {
+      const body = importOf(n, `bench${i}`);
+      const run = (await (
+        await api('/runs', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ userId: 'user_0007' }),
+        })
+      ).json()) as { runId: string };
+      const loop = monitorEventLoopDelay({ resolution: 5 });
+      let last = performance.now();
+      let maxGap = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        maxGap = Math.max(maxGap, now - last);
+        last = now;
+      }, 5);
+      loop.enable();
+      const started = performance.now();
+      const res = await api('/import?format=jsonl', { method: 'POST', body });
+      const totalMs = performance.now() - started;
+      loop.disable();
+      clearInterval(timer);
+      await api(`/runs/${run.runId}/cancel`, { method: 'POST' });
+      console.log(
+        JSON.stringify({
+          rows: n,
+          status: res.status,
+          totalMs: Math.round(totalMs),
+          maxTimerGapMs: Math.round(maxGap),
+          loopDelayMaxMs: Math.round(loop.max / 1e6),
+          loopDelayP99Ms: Math.round(loop.percentile(99) / 1e6),
+          publishMs: Number(publishMs.toFixed(1)),
+        }),
+      );
+    }
+  } finally {
+    await s.dispose();
+  }
+}
+
+if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
+  const sizes = process.argv.slice(2).map(Number);
+  await main(sizes.length > 0 ? sizes : [50_000, 100_000]);
+}

@@ -59,6 +59,8 @@ const envSchema = z
     /** Load the demo users into an empty database on start. */
     DEMO_DATA: z.enum(['on', 'off']).default('on'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Parse every message the server sends against its schema in shared/ and report mismatches (tests turn it on). */
+    PROTOCOL_CHECK: z.enum(['on', 'off']).default('off'),
     /** Folder of the built UI; unset = web/build beside the server. */
     WEB_BUILD_DIR: z.string().optional(),
   })

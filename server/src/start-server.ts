@@ -17,6 +17,7 @@ import type { AppContext } from './http/context.js';
 import { trackResponses } from './http/open-responses.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { ProtocolCheck } from './protocol/protocol-check.js';
 import { startBuiltinModel, type BuiltinModel } from './model/index.js';
 import { RunManager } from './runs/run-manager.js';
 import { attachWebSocket } from './ws/attach-websocket.js';
@@ -94,6 +95,7 @@ export async function startServer(
     log,
     metrics,
     model: { name: modelName, builtin: builtin !== null, baseURL: builtin ? 'built-in' : baseURL },
+    protocolCheck: config.PROTOCOL_CHECK === 'on' ? new ProtocolCheck(log) : null,
   };
   const webDir = config.WEB_BUILD_DIR ?? resolve(REPO_ROOT, 'web/build');
   const app = createApp(ctx, { webDir });

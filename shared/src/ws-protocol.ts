@@ -14,6 +14,8 @@ const requestId = z
   .max(128)
   .optional()
   .describe('Lets a client match a reply to its request; echoed back verbatim.');
+/** In replies: whatever string the request carried, even one refused for its length. */
+const echoedRequestId = z.string().optional().describe('The requestId of the request answered.');
 
 /**
  * A key the client picks for one intended run, so a start can be retried safely (a reload or a dropped
@@ -115,7 +117,7 @@ export const ackMessageSchema = z
   .object({
     type: z.literal('ack'),
     op: z.enum(ACK_OPS as [Exclude<ClientMessageType, 'ping'>]).describe('The request type answered.'),
-    requestId,
+    requestId: echoedRequestId,
     runId: z.string(),
     lastSeq: z
       .number()
@@ -128,7 +130,7 @@ export const ackMessageSchema = z
 export type AckMessage = z.infer<typeof ackMessageSchema>;
 
 export const pongMessageSchema = z
-  .object({ type: z.literal('pong'), requestId })
+  .object({ type: z.literal('pong'), requestId: echoedRequestId })
   .meta({ id: 'Pong', description: 'Answer to `ping`.' });
 export type PongMessage = z.infer<typeof pongMessageSchema>;
 
@@ -138,7 +140,7 @@ export const requestErrorMessageSchema = z
     code: errorCodeSchema,
     message: z.string(),
     retryable: z.boolean().describe('True when sending the same request later may succeed.'),
-    requestId,
+    requestId: echoedRequestId,
     runId: z.string().optional().describe('The run the request named, if any.'),
   })
   .meta({

@@ -38,6 +38,8 @@ export class SseSink implements FrameSink {
   constructor(
     private readonly res: ServerResponse,
     private readonly heartbeatMs: number,
+    /** PROTOCOL_CHECK: sees every frame before it is sent. */
+    private readonly check: ((json: string) => void) | null = null,
   ) {}
 
   /** Sends the headers; called once the request is known to be valid, so errors can still be JSON. */
@@ -56,6 +58,7 @@ export class SseSink implements FrameSink {
   }
 
   send(json: string, seq: number): void {
+    this.check?.(json);
     if (this.raw) {
       if (this.raw.writable) this.raw.write(eventChunk(json, seq));
     } else this.res.write(`id: ${seq}\ndata: ${json}\n\n`);

@@ -56,7 +56,7 @@ describe('MAX_RUNNING_RUNS_PER_CLIENT', () => {
     // A fresh socket has room under WS_MAX_RUNS_PER_SOCKET, but this client has none.
     const ws2 = await socket();
     const refused = await ws2.request({ type: 'start', userId: 'user_0003' });
-    expect(refused).toMatchObject({ type: 'error', code: 'too_many_runs', retryable: true });
+    expect(refused).toMatchObject({ type: 'request_error', code: 'too_many_runs', retryable: true });
     const rest = await startRest(s, { userId: 'user_0004' });
     expect([rest.status, codeOf(rest)]).toEqual([429, 'too_many_runs']);
     const sse = await readSse(`${s.url}/api/v1/events/extract/user_0005/llm-stream`, { method: 'POST' });
@@ -86,7 +86,7 @@ describe('MAX_RUNNING_RUNS_PER_CLIENT', () => {
     const resumed = await httpRequest(`${s.url}/api/v1/runs/${first}/resume`, { method: 'POST' });
     expect([resumed.status, codeOf(resumed)]).toEqual([429, 'too_many_runs']);
     expect(await ws2.request({ type: 'resume', runId: first })).toMatchObject({
-      type: 'error',
+      type: 'request_error',
       code: 'too_many_runs',
     });
   });

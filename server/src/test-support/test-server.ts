@@ -25,6 +25,7 @@ export async function startTestServer(overrides: Partial<Env> = {}, dbPath?: str
       UPSTREAM_RETRY_BASE_MS: 20,
       UPSTREAM_RETRY_MAX_MS: 200,
       WEB_BUILD_DIR: '/nonexistent',
+      PROTOCOL_CHECK: 'on',
       ...overrides,
     },
   });
@@ -34,6 +35,11 @@ export async function startTestServer(overrides: Partial<Env> = {}, dbPath?: str
     dispose: async () => {
       await s.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
+      const bad = s.ctx.protocolCheck?.violations ?? [];
+      if (bad.length > 0)
+        throw new Error(
+          `the server sent ${bad.length} message(s) its schemas do not allow:\n${bad.join('\n')}`,
+        );
     },
   };
 }

@@ -34,7 +34,7 @@ export class Channel {
     /** The client's address, for the per-client run limit shared with its other sockets and requests. */
     private readonly client: string,
   ) {
-    this.sink = new WsSink(ws, socket, ctx.config.WS_HIGH_WATER_BYTES);
+    this.sink = new WsSink(ws, socket, ctx.config.WS_HIGH_WATER_BYTES, ctx.protocolCheck?.wsMessage);
     this.perClient = ClientRunLimit.of(ctx.manager, ctx.config.MAX_RUNNING_RUNS_PER_CLIENT);
     const hello: HelloMessage = {
       type: 'hello',

@@ -43,12 +43,15 @@ export class WsSink implements FrameSink {
     private readonly ws: WebSocket,
     private readonly socket: Duplex,
     private readonly highWater: number,
+    /** PROTOCOL_CHECK: sees every message before it is sent. */
+    private readonly check: ((json: string) => void) | null = null,
   ) {
     this.lowWater = Math.floor(highWater / 2);
   }
 
   send(json: string, seq = 0): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    this.check?.(json);
     this.socket.write(framed(json, seq), this.afterSend);
   }
 

@@ -10,7 +10,7 @@ import { SseSink } from '../sse-sink.js';
 /** Streams a run over SSE from `after`; the response ends once the run has settled and all was sent. */
 function streamRun(ctx: AppContext, c: Context<HonoEnv>, runId: string, after: number): Response {
   const res = c.env.outgoing;
-  const sink = new SseSink(res, ctx.config.SSE_HEARTBEAT_MS);
+  const sink = new SseSink(res, ctx.config.SSE_HEARTBEAT_MS, ctx.protocolCheck?.sseFrame);
   const sub = ctx.manager.subscribe(
     runId,
     sink,

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BEHAVIOUR_ID_RE, MINUTE_TIME_RE, USER_ID_RE } from '@app/shared';
 import { openDatabase } from '../db/open-database.js';
 import { UsersRepo } from '../db/users-repo.js';
-import { generateDemoData, loadDemoDataIfEmpty } from './demo-data.js';
+import { demoDataset, generateDemoData, loadDemoDataIfEmpty } from './demo-data.js';
 import { normaliseTs } from './import-rows.js';
 
 describe('generateDemoData', () => {
@@ -12,6 +13,11 @@ describe('generateDemoData', () => {
     expect(generateDemoData()).toEqual(data);
     expect(generateDemoData({ seed: 1 })).toEqual(generateDemoData({ seed: 1 }));
     expect(generateDemoData({ seed: 1 })).not.toEqual(data);
+  });
+
+  it('stays byte-identical: tests and browser tests rely on these 60 journeys', () => {
+    const digest = createHash('sha256').update(JSON.stringify(data)).digest('hex');
+    expect(digest).toBe('585d94c4dc3ecb2422777b7e14ba3c07b53b552977baffd8a77eadbb819a2c22');
   });
 
   it('has 60 users by default, user_0007 among them with a rich journey', () => {
@@ -71,9 +77,11 @@ describe('loadDemoDataIfEmpty', () => {
     const db = openDatabase(':memory:');
     const repo = new UsersRepo(db);
     const first = loadDemoDataIfEmpty(repo);
-    expect(first).toMatchObject({ loaded: true, users: 60 });
-    expect(repo.count()).toBe(60);
-    expect(repo.behaviours('user_0007').length).toBeGreaterThanOrEqual(8);
+    const all = demoDataset();
+    expect(first).toEqual({ loaded: true, users: 63, behaviours: all.behaviours.length });
+    expect(repo.count()).toBe(63);
+    expect(repo.behaviours('user_0007')).toEqual(all.behaviours.filter((b) => b.userId === 'user_0007'));
+    expect(repo.behaviours('user_0063')).toHaveLength(5000);
     expect(loadDemoDataIfEmpty(repo)).toEqual({ loaded: false, users: 0, behaviours: 0 });
     db.close();
   });

@@ -2,6 +2,7 @@ import type { Behaviour, User } from '@app/shared';
 import type { UsersRepo } from '../db/users-repo.js';
 import { AGE_BANDS, CAR_MODELS, CITIES, SOURCES, SURNAMES } from './demo-catalog.js';
 import { journey, scheduleGroups } from './demo-journey.js';
+import { generateLongDemoData } from './demo-long-users.js';
 import { Rng } from './prng.js';
 
 /** How far down the funnel a buyer gets: 0 research … 5 paid a deposit. */
@@ -44,10 +45,17 @@ export function generateDemoData(opts: { users?: number; seed?: number } = {}): 
   return { users, behaviours };
 }
 
+/** Everything an empty database gets: the 60 short journeys, then the long-history users. */
+export function demoDataset(): { users: User[]; behaviours: Behaviour[] } {
+  const short = generateDemoData();
+  const long = generateLongDemoData();
+  return { users: [...short.users, ...long.users], behaviours: [...short.behaviours, ...long.behaviours] };
+}
+
 /** Loads the demo users only into an empty users table; counts are 0 when nothing was loaded. */
 export function loadDemoDataIfEmpty(repo: UsersRepo): { loaded: boolean; users: number; behaviours: number } {
   if (repo.count() > 0) return { loaded: false, users: 0, behaviours: 0 };
-  const data = generateDemoData();
+  const data = demoDataset();
   const written = repo.upsertAll(data.users, data.behaviours);
   return { loaded: true, ...written };
 }

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiErrorBody } from '@app/shared';
-import { importOf } from '../../data/import-stall-bench.js';
+import { importOf, postBytes } from '../../data/import-stall-bench.js';
 import { readSse } from '../../test-support/sse-client.js';
 import { deadline, startTestServer, type TestServer } from '../../test-support/test-server.js';
 
@@ -32,7 +32,7 @@ describe('a large import', () => {
   });
 
   it('keeps a run streaming and /health answering while 50,000 rows are imported', async () => {
-    // Bytes made up front: the client shares this process, and encoding 8 MB would stall the loop measured.
+    // Made up front: the client shares this process, and building 8 MB would stall the loop measured.
     const body = importOf(50_000, 'stall');
     const started = (await (
       await api('/runs', {
@@ -59,7 +59,7 @@ describe('a large import', () => {
     const from = performance.now();
     const polling = pollHealth();
     const res = await deadline(
-      api('/import?format=jsonl', { method: 'POST', body }),
+      postBytes(`${s.url}/api/v1/import?format=jsonl`, body),
       30_000,
       'the import of 50,000 rows',
     ).finally(() => (importing = false));
@@ -67,7 +67,7 @@ describe('a large import', () => {
     loop.disable();
     await deadline(polling, 5_000, 'the last /health');
     expect(res.status).toBe(201);
-    expect(await res.json()).toEqual({ ok: true, users: 1000, behaviours: 50_000, createdUsers: 500 });
+    expect(JSON.parse(res.text)).toEqual({ ok: true, users: 1000, behaviours: 50_000, createdUsers: 500 });
 
     expect((await api(`/runs/${started.runId}/cancel`, { method: 'POST' })).status).toBe(202);
     const frames = (await stream).frames.map((f) => f.at);

@@ -8,12 +8,34 @@ import { errorJson } from '../respond.js';
 /** Enough of the body to find its first line, for format detection. */
 const HEAD_BYTES = 64 * 1024;
 
+/**
+ * The body in one buffer, each chunk copied in as it arrives: `arrayBuffer()` joins a large body in one
+ * synchronous copy at the end (~60 ms at 8 MB here, between everyone else's frames).
+ */
+async function readBody(req: Request): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = Number(req.headers.get('content-length'));
+  let buffer = new Uint8Array(Number.isSafeInteger(declared) && declared > 0 ? declared : 64 * 1024);
+  let size = 0;
+  const reader = req.body?.getReader();
+  for (let next = await reader?.read(); next && !next.done; next = await reader!.read()) {
+    const chunk = next.value;
+    if (size + chunk.length > buffer.length) {
+      const grown = new Uint8Array(Math.max(size + chunk.length, buffer.length * 2));
+      grown.set(buffer.subarray(0, size));
+      buffer = grown;
+    }
+    buffer.set(chunk, size);
+    size += chunk.length;
+  }
+  return size === buffer.length ? buffer : buffer.slice(0, size);
+}
+
 export function importRoutes(ctx: AppContext): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
 
   // Raw JSONL or CSV body; ?format= overrides detection. All or nothing.
   app.post('/import', limitBody(ctx.config.IMPORT_MAX_BYTES, 'IMPORT_MAX_BYTES'), async (c) => {
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = await readBody(c.req.raw);
     // Only the head is decoded here: all 16 MB of a 100,000-row body took this thread 100–250 ms.
     const head = new TextDecoder().decode(body.subarray(0, HEAD_BYTES));
     if (!head.trim() && body.length <= HEAD_BYTES)

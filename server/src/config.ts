@@ -23,6 +23,8 @@ const envSchema = z
     TRUST_PROXY: z.string().default(''),
     /** Prompt budget for the behaviour block, characters. */
     PROMPT_BUDGET_CHARS: int(12_000),
+    /** Chunk calls of one run in flight at once; their output still reaches the log in chunk order. */
+    CHUNK_CONCURRENCY: int(2),
     UPSTREAM_MAX_RETRIES: int(3),
     UPSTREAM_RETRY_BASE_MS: int(500),
     UPSTREAM_RETRY_MAX_MS: int(20_000),

@@ -21,6 +21,13 @@ export const startFrameSchema = z
     message: z.string().describe('Human-readable, as in the original design: 开始为用户 … 抽象事件...'),
     behaviourCount: z.number().int().nonnegative().describe('Behaviours of the user the prompt covers.'),
     truncated: truncationSchema.nullable(),
+    chunks: z
+      .array(z.number().int().positive())
+      .optional()
+      .describe(
+        'When the history is longer than one prompt: behaviours per chunk, in time order; each chunk is ' +
+          'one upstream call, and together they cover every behaviour. Absent when one call covers it.',
+      ),
   })
   .meta({ id: 'StartFrame', description: 'First frame of a run.' });
 
@@ -31,6 +38,7 @@ export const PROGRESS_STAGES = [
   'generating',
   'line_rejected',
   'resumed',
+  'chunk',
 ] as const;
 
 export const progressFrameSchema = z
@@ -49,6 +57,14 @@ export const progressFrameSchema = z
       .optional()
       .describe('With stage `retry`: attempt number and the wait before it.'),
     rejected: rejectedLineSchema.optional().describe('With stage `line_rejected`: the line and why.'),
+    chunk: z
+      .object({
+        index: z.number().int().positive().describe('1-based.'),
+        total: z.number().int().positive(),
+        behaviours: z.number().int().nonnegative().describe('Behaviours this chunk covers.'),
+      })
+      .optional()
+      .describe('With stage `chunk`: the chunk whose output the following text is, from here on.'),
   })
   .meta({ id: 'ProgressFrame', description: 'A status change of the run.' });
 
@@ -68,6 +84,13 @@ export const eventFrameSchema = z
     ...base,
     event: extractedEventSchema,
     percent: z.number().min(0).max(100),
+    replaces: z
+      .array(z.number().int().positive())
+      .optional()
+      .describe(
+        'Line numbers of earlier events this one merges (a chunk boundary cut them, or two chunks cited ' +
+          'the same behaviours): drop those, show this one. Absent when nothing was merged.',
+      ),
   })
   .meta({ id: 'EventFrame', description: 'A line of the text parsed and validated as an event.' });
 
@@ -77,6 +100,18 @@ const outcome = {
   pieces: z.number().int().nonnegative().describe('llm_chunk frames sent.'),
   usage: tokenUsageSchema.nullable(),
   durationMs: z.number().int().nonnegative().describe('Wall time of the run, summed over its attempts.'),
+  chunks: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Upstream calls the history was split into (long histories).'),
+  merged: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe('Events merged into others across chunks (long histories).'),
 };
 
 export const doneFrameSchema = z

@@ -31,6 +31,14 @@ export interface PatchSource {
   committed(): void;
 }
 
+/** Lines of a run waiting for its next counter write. */
+interface PendingLines {
+  events: ExtractedEvent[];
+  rejected: RejectedLine[];
+  /** Events (by line) merged into later ones: their rows go. */
+  dropped: number[];
+}
+
 /** The row a new run starts with. */
 export interface NewRunRow {
   id: string;
@@ -58,7 +66,7 @@ export class FrameWriter {
   /** Runs whose frames the transaction being written commits; told once it has. */
   private committing: PatchSource[] = [];
   /** Parsed lines per run, written with its counters: rows keyed by run would dirty a page per run per tick. */
-  private lines = new Map<string, { events: ExtractedEvent[]; rejected: RejectedLine[] }>();
+  private lines = new Map<string, PendingLines>();
   /** Runs whose stored events are replaced, not added to, by their pending lines. */
   private readonly replaceLines = new Set<string>();
   /** Runs whose counters changed since they were last written. */
@@ -92,6 +100,7 @@ export class FrameWriter {
       log: db.prepare('INSERT OR REPLACE INTO run_logs (run_id, frames) VALUES (?, ?)'),
       prune: db.prepare('DELETE FROM frame_batches WHERE id < ?'),
       clearEvents: db.prepare('DELETE FROM events WHERE run_id = ?'),
+      dropEvent: db.prepare('DELETE FROM events WHERE run_id = ? AND line_no = ?'),
       event: db.prepare(
         `INSERT INTO events (run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -143,19 +152,24 @@ export class FrameWriter {
     this.linesOf(runId).rejected.push(line);
   }
 
+  /** Events of a run merged into a later one: their rows are deleted with its next lines. */
+  dropEvents(runId: string, lineNos: readonly number[]): void {
+    this.linesOf(runId).dropped.push(...lineNos);
+  }
+
   /**
    * Replaces a run's stored lines with these (recovery: lines not yet written when the process died are
    * rebuilt from its frames, which were).
    */
   restoreLines(runId: string, events: ExtractedEvent[], rejected: RejectedLine[]): void {
-    this.lines.set(runId, { events, rejected });
+    this.lines.set(runId, { events, rejected, dropped: [] });
     this.replaceLines.add(runId);
     this.schedule();
   }
 
-  private linesOf(runId: string): { events: ExtractedEvent[]; rejected: RejectedLine[] } {
+  private linesOf(runId: string): PendingLines {
     let l = this.lines.get(runId);
-    if (!l) this.lines.set(runId, (l = { events: [], rejected: [] }));
+    if (!l) this.lines.set(runId, (l = { events: [], rejected: [], dropped: [] }));
     return l;
   }
 
@@ -305,6 +319,7 @@ export class FrameWriter {
       stmt.event.run(e.runId, e.userId, e.lineNo, e.eventType, e.startTime, e.endTime, ids, e.summary);
     }
     for (const r of l.rejected) stmt.rejected.run(runId, r.lineNo, r.text, r.code, r.reason);
+    for (const lineNo of l.dropped) stmt.dropEvent.run(runId, lineNo);
   }
 
   /** Writes a settled run's whole log as its one row; its batches are no longer needed for it. */

@@ -30,11 +30,11 @@ function chunkedEvents(budget: number): { keys: string[]; merges: number; chunks
   );
   let lineNo = 0;
   let merges = 0;
-  for (const chunk of plan.chunks) {
+  for (const [i, chunk] of plan.chunks.entries()) {
     for (const line of deriveEventLines(USER, chunk)) {
       const r = validateEventLine(line, ++lineNo, ctx);
       if (r.kind !== 'event') throw new Error(`rule line rejected: ${line}`);
-      if (merger.add(r.event).replaces.length > 0) merges++;
+      if (merger.add(r.event, i + 1).replaces.length > 0) merges++;
     }
   }
   return { keys: merger.events.map(keyOf).sort(), merges, chunks: plan.chunks.length };

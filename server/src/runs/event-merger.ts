@@ -18,6 +18,8 @@ export interface Merged {
  */
 export class EventMerger {
   private readonly live = new Map<number, ExtractedEvent>();
+  /** Chunk each live event came from: only events of earlier chunks are merged into. */
+  private readonly chunkOf = new Map<number, number>();
   /** Behaviour id → line of the live event citing it. */
   private readonly citedBy = new Map<string, number>();
   /** Position of each behaviour in the run's history: merged ids keep history order. */
@@ -45,25 +47,28 @@ export class EventMerger {
     return this.live.size;
   }
 
-  add(e: ExtractedEvent): Merged {
+  /** Adds an event of chunk `chunk` (1-based); events of one chunk are the model's own, never merged. */
+  add(e: ExtractedEvent, chunk: number): Merged {
     const partners = new Set<number>();
+    const earlier = (line: number) => (this.chunkOf.get(line) ?? chunk) < chunk;
     for (const id of e.sourceBehaviorIds) {
       const line = this.citedBy.get(id);
-      if (line !== undefined && this.live.get(line)!.eventType === e.eventType) partners.add(line);
+      if (line !== undefined && earlier(line) && this.live.get(line)!.eventType === e.eventType)
+        partners.add(line);
     }
-    for (const [line, f] of this.live) if (this.meetAtBoundary(f, e)) partners.add(line);
+    for (const [line, f] of this.live) if (earlier(line) && this.meetAtBoundary(f, e)) partners.add(line);
     let merged = e;
     for (const line of partners) merged = this.join(this.live.get(line)!, merged);
-    for (const line of partners) this.remove(line);
-    this.live.set(merged.lineNo, merged);
-    for (const id of merged.sourceBehaviorIds) this.citedBy.set(id, merged.lineNo);
-    return { event: merged, replaces: [...partners].sort((a, b) => a - b) };
+    const replaces = [...partners].sort((a, b) => a - b);
+    this.restore(merged, replaces, chunk);
+    return { event: merged, replaces };
   }
 
-  /** Replays a stored merge (the log's `replaces`), for a run read back from storage. */
-  restore(e: ExtractedEvent, replaces: readonly number[]): void {
+  /** Applies a merge as the log recorded it (a run read back from storage replays its event frames). */
+  restore(e: ExtractedEvent, replaces: readonly number[], chunk: number): void {
     for (const line of replaces) this.remove(line);
     this.live.set(e.lineNo, e);
+    this.chunkOf.set(e.lineNo, chunk);
     for (const id of e.sourceBehaviorIds) this.citedBy.set(id, e.lineNo);
   }
 
@@ -71,6 +76,7 @@ export class EventMerger {
     const f = this.live.get(line);
     if (!f) return;
     this.live.delete(line);
+    this.chunkOf.delete(line);
     for (const id of f.sourceBehaviorIds) if (this.citedBy.get(id) === line) this.citedBy.delete(id);
   }
 

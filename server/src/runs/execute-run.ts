@@ -1,43 +1,58 @@
 import type OpenAI from 'openai';
-import type { ErrorCode, ParsedLine } from '@app/shared';
+import type { ParsedLine } from '@app/shared';
 import { isRetryable } from '@app/shared';
 import type { Config } from '../config.js';
-import { readChatStream } from '../upstream/chat-stream.js';
-import { classifyUpstreamError, retryDelayMs } from '../upstream/classify-error.js';
 // Same estimate the built-in model reports, so estimated and reported usage are comparable.
 import { estimateTokens } from '../model/text-pieces.js';
+import { callModel, type ChatMessages, type Outcome } from './call-model.js';
 import type { Run } from './run.js';
 
-/** Why an attempt's AbortSignal fired. */
-export type AbortReason = 'client' | 'unwatched' | 'shutdown' | 'stall';
+export type { AbortReason } from './call-model.js';
+
+/** One upstream call of an attempt. */
+export interface Call {
+  /** Chat messages (carrying the lines already produced when resuming). */
+  messages: ChatMessages;
+  /** In a chunked run: the chunk (1-based) this call extracts. */
+  chunk?: number;
+}
 
 export interface ExecuteDeps {
   llm: OpenAI;
   config: Config;
-  /** Chat messages for this attempt (carries lines already produced when resuming). */
-  messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+  /** The calls of this attempt, in output order: one, or the chunks still to do. */
+  calls: Call[];
   log: { warn(obj: object, msg: string): void };
 }
 
-type Outcome =
-  | { kind: 'done' }
-  | { kind: 'aborted'; reason: Exclude<AbortReason, 'stall'> }
-  | { kind: 'failed'; code: ErrorCode; message: string };
+/** What one call has done so far; its pieces wait here until the calls before it are done. */
+interface CallState {
+  buffer: string[];
+  text: string;
+  usageReported: boolean;
+  started: boolean;
+  outcome: Outcome | null;
+}
 
 /**
- * Drives one attempt of a run against the model: retries before the first piece, streams pieces into
- * the run's log, parses lines as they complete, and ends the run with exactly one terminal frame.
+ * Drives one attempt of a run against the model: its calls (several, a few at once, for a chunked run)
+ * stream into the run's log in call order, lines are parsed as they complete, and the run ends with
+ * exactly one terminal frame. Cancel aborts every call in flight through the attempt's one signal.
  */
 export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
   const controller = new AbortController();
   run.controller = controller;
   run.attemptStartedAt = performance.now();
-  const promptText = deps.messages.map((m) => m.content).join('\n');
-  const textBefore = run.text.length;
-  const attempt = { usageReported: false };
+  const states: CallState[] = deps.calls.map(() => ({
+    buffer: [],
+    text: '',
+    usageReported: false,
+    started: false,
+    outcome: null,
+  }));
   let outcome: Outcome;
   try {
-    outcome = await stream(run, deps, controller, attempt);
+    outcome = await runCalls(run, deps, controller, states);
   } catch (err) {
     outcome = { kind: 'failed', code: 'internal', message: err instanceof Error ? err.message : String(err) };
     deps.log.warn({ err, runId: run.id }, 'run failed unexpectedly');
@@ -48,7 +63,11 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
   // Cancelled or failed mid-line: the half line is rejected as cut off, and regenerated on resume.
   if (outcome.kind !== 'done') handle(run, run.parser.end({ cutOff: true }));
   else handle(run, run.parser.end());
-  if (!attempt.usageReported) addEstimatedUsage(run, promptText, run.text.slice(textBefore));
+  states.forEach((s, i) => {
+    if (!s.started || s.usageReported) return;
+    const prompt = deps.calls[i]!.messages.map((m) => m.content).join('\n');
+    addUsage(run, estimateTokens(prompt), estimateTokens(s.text), true);
+  });
   run.durationMs = run.elapsedMs();
   const counts = () => ({
     events: run.eventCount,
@@ -56,6 +75,7 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
     pieces: run.pieces,
     usage: run.usage,
     durationMs: run.durationMs,
+    ...(run.chunkSizes ? { chunks: run.chunkSizes.length, merged: run.merged } : {}),
   });
   if (outcome.kind === 'done') {
     run.status = 'done';
@@ -81,115 +101,117 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
   run.persist();
 }
 
-async function stream(
+/**
+ * Runs the calls, at most CHUNK_CONCURRENCY at once, emitting each call's output only when every call
+ * before it is done, so the log reads in chunk order. The first call that does not end `done` ends the
+ * attempt: a cancel aborts them all; a failure aborts the others and names its chunk.
+ */
+function runCalls(
   run: Run,
   deps: ExecuteDeps,
   controller: AbortController,
-  state: { usageReported: boolean },
+  states: CallState[],
 ): Promise<Outcome> {
-  const { config, llm } = deps;
-  const signal = controller.signal;
-  let stallTimer: NodeJS.Timeout | undefined;
-  let armedMs = -1;
-  const armStall = (ms: number) => {
-    // Re-arming the same timeout per piece: refresh() moves it without a new timer.
-    if (ms === armedMs && stallTimer) return void stallTimer.refresh();
-    clearTimeout(stallTimer);
-    armedMs = ms;
-    stallTimer = ms > 0 ? setTimeout(() => controller.abort('stall' satisfies AbortReason), ms) : undefined;
-  };
-  const aborted = (): Outcome | null => {
-    if (!signal.aborted) return null;
-    const reason = signal.reason as AbortReason;
-    if (reason === 'stall') {
-      return {
-        kind: 'failed',
-        code: 'upstream_stalled',
-        message: `No output from the model for ${config.UPSTREAM_STALL_MS} ms.`,
-      };
-    }
-    return { kind: 'aborted', reason };
-  };
-  let receivedAny = false;
-  try {
-    for (let attempt = 0; ; attempt++) {
-      armStall(config.UPSTREAM_CONNECT_TIMEOUT_MS);
-      try {
-        // The SDK builds the request and turns error statuses into its errors; the body is read lean.
-        const response = await llm.chat.completions
-          .create(
-            {
-              model: run.model,
-              messages: deps.messages,
-              stream: true,
-              stream_options: { include_usage: true },
-            },
-            { signal, maxRetries: 0, timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS || undefined },
-          )
-          .asResponse();
-        armStall(config.UPSTREAM_STALL_MS);
-        await readChatStream(response, (chunk) => {
-          armStall(config.UPSTREAM_STALL_MS);
-          const content = chunk.choices[0]?.delta?.content;
-          if (content) {
-            if (!receivedAny) {
-              receivedAny = true;
-              run.emit({
-                type: 'progress',
-                stage: 'generating',
-                message: '模型开始输出…',
-                percent: run.percent(),
-              });
-            }
-            run.chunk(content);
-            handle(run, run.parser.push(content));
-          }
-          if (chunk.usage) {
-            state.usageReported = true;
-            addUsage(run, chunk.usage.prompt_tokens, chunk.usage.completion_tokens, false);
-          }
-        });
-        // Ended early by an abort (cancel, stall): the signal says which it was.
-        return aborted() ?? { kind: 'done' };
-      } catch (err) {
-        const stopped = aborted();
-        if (stopped) return stopped;
-        const f = classifyUpstreamError(err, receivedAny);
-        if (!f.retryable || receivedAny || attempt >= config.UPSTREAM_MAX_RETRIES) {
-          return { kind: 'failed', code: f.code, message: f.message };
-        }
-        clearTimeout(stallTimer);
-        stallTimer = undefined;
-        const delayMs = retryDelayMs(
-          attempt,
-          f.retryAfterMs,
-          config.UPSTREAM_RETRY_BASE_MS,
-          config.UPSTREAM_RETRY_MAX_MS,
-        );
-        run.emit({
-          type: 'progress',
-          stage: 'retry',
-          message: `模型暂时不可用（${f.code}），${(delayMs / 1000).toFixed(1)} 秒后第 ${attempt + 1} 次重试…`,
-          percent: run.percent(),
-          retry: { attempt: attempt + 1, delayMs, reason: f.message },
-        });
-        await sleep(delayMs, signal);
-        const stoppedWaiting = aborted();
-        if (stoppedWaiting) return stoppedWaiting;
+  const { calls, config } = deps;
+  const concurrency = Math.max(1, calls.length > 1 ? config.CHUNK_CONCURRENCY : 1);
+  const children: AbortController[] = [];
+  let current = 0;
+  let next = 0;
+  let generating = false;
+  return new Promise<Outcome>((resolve) => {
+    let settled = false;
+    const finish = (o: Outcome) => {
+      if (settled) return;
+      settled = true;
+      for (const c of children) c.abort(controller.signal.reason ?? 'client');
+      resolve(o);
+    };
+    const emitPiece = (content: string) => {
+      if (!generating) {
+        generating = true;
+        run.emit({ type: 'progress', stage: 'generating', message: '模型开始输出…', percent: run.percent() });
       }
-    }
-  } finally {
-    clearTimeout(stallTimer);
-  }
+      run.chunk(content);
+      handle(run, run.parser.push(content));
+    };
+    /** Call `i` is now the one whose output goes to the log. */
+    const enter = (i: number) => {
+      const chunk = calls[i]!.chunk;
+      if (chunk !== undefined && run.currentChunk?.index !== chunk) {
+        // The previous chunk's last line ends here, not in the next chunk's first.
+        if (run.text.length > 0 && !run.text.endsWith('\n')) emitPiece('\n');
+        run.beginChunk(chunk);
+      }
+      const s = states[i]!;
+      for (const piece of s.buffer.splice(0)) emitPiece(piece);
+    };
+    const advance = () => {
+      while (!settled && states[current]?.outcome?.kind === 'done') {
+        current++;
+        if (current === calls.length) return finish({ kind: 'done' });
+        enter(current);
+      }
+    };
+    const launch = () => {
+      while (!settled && next < calls.length && next - current < concurrency) {
+        const i = next++;
+        const s = states[i]!;
+        const child = new AbortController();
+        children.push(child);
+        s.started = true;
+        void callModel({ llm: deps.llm, config, model: run.model }, calls[i]!.messages, child, {
+          content: (text) => {
+            if (settled) return;
+            s.text += text;
+            if (i === current) emitPiece(text);
+            else s.buffer.push(text);
+          },
+          usage: (prompt, completion) => {
+            s.usageReported = true;
+            addUsage(run, prompt, completion, false);
+          },
+          retry: (attempt, delayMs, code, reason) =>
+            run.emit({
+              type: 'progress',
+              stage: 'retry',
+              message: `${chunkLabel(run, calls[i]!)}模型暂时不可用（${code}），${(delayMs / 1000).toFixed(1)} 秒后第 ${attempt} 次重试…`,
+              percent: run.percent(),
+              retry: { attempt, delayMs, reason },
+            }),
+        }).then((o) => {
+          s.outcome = o;
+          if (settled) return;
+          if (o.kind === 'aborted') return finish(o);
+          if (o.kind === 'failed')
+            return finish({ ...o, message: `${chunkLabel(run, calls[i]!)}${o.message}` });
+          advance();
+          launch();
+        });
+      }
+    };
+    // The run's signal (cancel, unwatched, shutdown) stops every call; a stall stops only its own.
+    const stopAll = () => {
+      for (const c of children) c.abort(controller.signal.reason);
+    };
+    if (controller.signal.aborted) return finish({ kind: 'aborted', reason: controller.signal.reason });
+    controller.signal.addEventListener('abort', stopAll, { once: true });
+    enter(0);
+    launch();
+  });
+}
+
+/** `第 3/7 段：` in a chunked run, so a failure names its chunk; nothing otherwise. */
+function chunkLabel(run: Run, call: Call): string {
+  return call.chunk !== undefined && run.chunkSizes ? `第 ${call.chunk}/${run.chunkSizes.length} 段：` : '';
 }
 
 /** Turns parsed lines into frames and stored rows. */
 export function handle(run: Run, results: ParsedLine[]): void {
   for (const r of results) {
     if (r.kind === 'event') {
-      run.recordEvent(r.event);
+      const { event, replaces } = run.recordEvent(r.event);
       const percent = run.percent();
-      run.emit({ type: 'event', event: r.event, percent });
+      run.emit({ type: 'event', event, percent, ...(replaces.length > 0 ? { replaces } : {}) });
       run.emit({
         type: 'progress',
         stage: 'generating',
@@ -219,22 +241,4 @@ function addUsage(run: Run, prompt: number, completion: number, estimated: boole
     totalTokens: promptTokens + completionTokens,
     estimated: estimated || (u?.estimated ?? false),
   };
-}
-
-/** Usage the upstream never reported (cancelled, failed): estimated, and flagged as such. */
-function addEstimatedUsage(run: Run, prompt: string, completion: string): void {
-  addUsage(run, estimateTokens(prompt), estimateTokens(completion), true);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

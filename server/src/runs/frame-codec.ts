@@ -50,22 +50,54 @@ export const chunkContent = (json: string): string => (JSON.parse(json) as { con
 export interface LogState {
   text: string;
   pieces: number;
+  /** Events live at the end of the log (merged ones replaced by what they merged into). */
   events: ExtractedEvent[];
   rejected: RejectedLine[];
   /** Lines settled as cut off (cancel, crash): the parser must not validate them again. */
   cutOffLines: Set<number>;
+  /** Every `event` frame in order, with the lines it replaced: a merger replays them. */
+  eventFrames: { event: ExtractedEvent; replaces: number[]; chunk: number }[];
+  /** Behaviours per chunk, from the start frame; null when one call covers the history. */
+  chunkSizes: number[] | null;
+  /** Each chunk whose output began, with where its text begins. */
+  chunkStarts: { index: number; textAt: number }[];
+  merged: number;
 }
 
-/** Reads a run's frames once: text, pieces, lines and the lines cut off. */
+/** Reads a run's frames once: text, pieces, lines, the lines cut off, chunks and merges. */
 export function readLog(frames: readonly string[]): LogState {
-  const state: LogState = { text: '', pieces: 0, events: [], rejected: [], cutOffLines: new Set() };
+  const state: LogState = {
+    text: '',
+    pieces: 0,
+    events: [],
+    rejected: [],
+    cutOffLines: new Set(),
+    eventFrames: [],
+    chunkSizes: null,
+    chunkStarts: [],
+    merged: 0,
+  };
   const parts: string[] = [];
+  let textAt = 0;
+  const live = new Map<number, ExtractedEvent>();
   for (const json of frames) {
     if (isChunk(json)) {
-      parts.push(chunkContent(json));
+      const c = chunkContent(json);
+      parts.push(c);
+      textAt += c.length;
       state.pieces++;
     } else if (isEvent(json)) {
-      state.events.push((JSON.parse(json) as { event: ExtractedEvent }).event);
+      const f = JSON.parse(json) as { event: ExtractedEvent; replaces?: number[] };
+      const replaces = f.replaces ?? [];
+      for (const line of replaces) live.delete(line);
+      live.set(f.event.lineNo, f.event);
+      state.merged += replaces.length;
+      state.eventFrames.push({ event: f.event, replaces, chunk: state.chunkStarts.at(-1)?.index ?? 1 });
+    } else if (json.startsWith('{"type":"start"')) {
+      state.chunkSizes = (JSON.parse(json) as { chunks?: number[] }).chunks ?? null;
+    } else if (json.startsWith('{"type":"progress"') && json.includes('"stage":"chunk"')) {
+      const index = (JSON.parse(json) as { chunk: { index: number } }).chunk.index;
+      state.chunkStarts.push({ index, textAt });
     } else if (isRejection(json)) {
       const line = (JSON.parse(json) as { rejected?: RejectedLine }).rejected;
       if (!line) continue;
@@ -74,6 +106,7 @@ export function readLog(frames: readonly string[]): LogState {
     }
   }
   state.text = parts.join('');
+  state.events = [...live.values()];
   return state;
 }
 

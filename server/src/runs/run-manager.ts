@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
 import {
   type Behaviour,
+  type User,
   type ErrorCode,
   isRetryable,
   type RunStatus,
@@ -13,9 +14,10 @@ import type { Config } from '../config.js';
 import type { FrameWriter } from '../db/frame-writer.js';
 import type { RunsRepo } from '../db/runs-repo.js';
 import type { UsersRepo } from '../db/users-repo.js';
-import { buildPrompt, type BuiltPrompt } from '../llm/prompt.js';
+import { planChunks } from '../llm/chunk-plan.js';
+import { buildPrompt } from '../llm/prompt.js';
 import type { Metrics } from '../metrics.js';
-import { executeRun, handle, type AbortReason } from './execute-run.js';
+import { executeRun, handle, type AbortReason, type Call } from './execute-run.js';
 import { Run } from './run.js';
 import { Subscription, type FrameSink } from './subscription.js';
 
@@ -156,17 +158,23 @@ export class RunManager {
     const user = users.get(userId);
     if (!user) throw new AppError('user_not_found', `No user with id ${userId}.`);
     this.checkCapacity();
-    const prompt = buildPrompt({
-      user,
-      behaviours: users.behaviours(userId),
-      budgetChars: config.PROMPT_BUDGET_CHARS,
-    });
-    const truncated = prompt.truncated ? { included: prompt.included.length, total: prompt.total } : null;
-    const behaviourIds = prompt.included.map((b) => b.id);
+    const behaviours = users.behaviours(userId);
+    const plan = planChunks(behaviours, config.PROMPT_BUDGET_CHARS);
+    // A history that fits one prompt runs as one call, exactly as short histories always have.
+    const chunked = plan.chunks.length > 1;
+    const prompt = chunked
+      ? null
+      : buildPrompt({ user, behaviours, budgetChars: config.PROMPT_BUDGET_CHARS });
+    const truncated = prompt?.truncated ? { included: prompt.included.length, total: prompt.total } : null;
+    const behaviourIds = (prompt?.included ?? plan.chunks.flat()).map((b) => b.id);
+    const chunkSizes = chunked ? plan.chunks.map((c) => c.length) : null;
+    const calls: Call[] = prompt
+      ? [{ messages: prompt.messages }]
+      : plan.chunks.map((c, i) => ({ messages: chunkPrompt(user, c), chunk: i + 1 }));
     const id = newRunId();
     this.deps.writer.createRun({ id, userId, model: modelName, behaviourIds, truncated, startKey });
     const run = new Run(
-      { id, userId, model: modelName, status: 'running', behaviourIds, truncated },
+      { id, userId, model: modelName, status: 'running', behaviourIds, truncated, chunkSizes },
       this.deps.writer,
     );
     this.loaded.set(id, run);
@@ -177,6 +185,7 @@ export class RunManager {
       message: `开始为用户 ${userId} 抽象事件...`,
       behaviourCount: behaviourIds.length,
       truncated,
+      ...(chunkSizes ? { chunks: chunkSizes } : {}),
     });
     if (truncated) {
       run.emit({
@@ -187,7 +196,7 @@ export class RunManager {
       });
     }
     run.emit({ type: 'progress', stage: 'calling', message: '正在调用LLM分析...', percent: 0 });
-    this.execute(run, prompt.messages, 'start');
+    this.execute(run, calls, 'start');
     return run;
   }
 
@@ -234,8 +243,7 @@ export class RunManager {
     const { users } = this.deps;
     const user = users.get(run.userId);
     if (!user) throw new AppError('user_not_found', `User ${run.userId} of run ${runId} no longer exists.`);
-    const wanted = new Set(run.behaviourIds);
-    const behaviours: Behaviour[] = users.behaviours(run.userId).filter((b) => wanted.has(b.id));
+    const byId = new Map(users.behaviours(run.userId).map((b) => [b.id, b]));
     const wasInterrupted = run.status === 'interrupted';
     this.idle.delete(runId);
     run.status = 'running';
@@ -244,16 +252,28 @@ export class RunManager {
     // A half-written last line: settle it as cut off (a cancel already did) and start a fresh line.
     const cut = run.parser.end({ cutOff: true });
     if (wasInterrupted) handle(run, cut);
-    const alreadyProduced = run.text
+    // Lines of the current chunk (the whole text when there are no chunks) already produced.
+    const own = run.text.slice(run.currentChunk?.textAt ?? 0);
+    const alreadyProduced = own
       .split('\n')
-      .slice(0, run.text.endsWith('\n') ? undefined : -1)
+      .slice(0, own.endsWith('\n') ? undefined : -1)
       .map((l) => l.trim())
       .filter(Boolean);
     const message = by === 'restart' ? '服务重启后自动继续生成…' : '继续生成剩余事件…';
     run.emit({ type: 'progress', stage: 'resumed', message, percent: run.percent() });
     if (run.text.length > 0 && !run.text.endsWith('\n')) run.chunk('\n');
-    const prompt = buildPrompt({ user, behaviours, budgetChars: Number.MAX_SAFE_INTEGER, alreadyProduced });
-    this.execute(run, prompt.messages, 'resume');
+    const pick = (ids: readonly string[]) => ids.flatMap((id) => byId.get(id) ?? []);
+    // Finished chunks are not asked again; the interrupted one continues from its produced lines.
+    const from = run.currentChunk?.index ?? 1;
+    const calls: Call[] = run.chunkSizes
+      ? splitBySizes(run.behaviourIds, run.chunkSizes)
+          .slice(from - 1)
+          .map((ids, k) => ({
+            chunk: from + k,
+            messages: chunkPrompt(user, pick(ids), k === 0 ? alreadyProduced : []),
+          }))
+      : [{ messages: chunkPrompt(user, pick(run.behaviourIds), alreadyProduced) }];
+    this.execute(run, calls, 'resume');
     return run;
   }
 
@@ -414,13 +434,13 @@ export class RunManager {
     return run;
   }
 
-  private execute(run: Run, messages: BuiltPrompt['messages'], kind: 'start' | 'resume'): void {
+  private execute(run: Run, calls: Call[], kind: 'start' | 'resume'): void {
     run.persist();
     this.deps.metrics?.runsStarted.inc({ kind });
     const p = executeRun(run, {
       llm: this.deps.llm,
       config: this.deps.config,
-      messages,
+      calls,
       log: this.deps.log,
     }).finally(() => {
       this.deps.metrics?.runsSettled.inc({ status: run.status });
@@ -497,6 +517,19 @@ export class RunManager {
       }
     }
   }
+}
+
+const MAX_BUDGET = Number.MAX_SAFE_INTEGER;
+
+/** A prompt of these behaviours, none cut: a chunk was planned to fit, and a resume keeps its run's. */
+function chunkPrompt(user: User, behaviours: Behaviour[], alreadyProduced: string[] = []): Call['messages'] {
+  return buildPrompt({ user, behaviours, budgetChars: MAX_BUDGET, alreadyProduced }).messages;
+}
+
+/** `ids` cut into consecutive groups of the given sizes. */
+function splitBySizes(ids: readonly string[], sizes: readonly number[]): string[][] {
+  let at = 0;
+  return sizes.map((n) => ids.slice(at, (at += n)));
 }
 
 function resumable(status: RunStatus, errorCode: string | null): boolean {

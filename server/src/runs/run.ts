@@ -7,7 +7,8 @@ import {
   type TokenUsage,
 } from '@app/shared';
 import type { FrameWriter, PatchSource, RunPatch } from '../db/frame-writer.js';
-import { cutOffLinesOf, FrameCodec, isInterruption } from './frame-codec.js';
+import { EventMerger, type Merged } from './event-merger.js';
+import { cutOffLinesOf, FrameCodec, isInterruption, readLog } from './frame-codec.js';
 import type { FrameSource, Subscription } from './subscription.js';
 
 export interface RunInit {
@@ -29,6 +30,8 @@ export interface RunInit {
   errorCode?: string | null;
   /** Frames up to this seq are already in the run's stored log. */
   storedSeq?: number;
+  /** Behaviours per chunk for a new run whose history takes several upstream calls. */
+  chunkSizes?: number[] | null;
 }
 
 /**
@@ -66,6 +69,14 @@ export class Run implements FrameSource, PatchSource {
   private readonly frames: string[];
   private readonly codec: FrameCodec;
   private commitWaiters: (() => void)[] = [];
+  /** Behaviours per chunk when the history takes several calls (null: one call covers it). */
+  readonly chunkSizes: number[] | null;
+  /** Merges events across chunks; only chunked runs merge. */
+  readonly merger: EventMerger | null;
+  /** The chunk whose output the text is now, and where its text begins (chunked runs). */
+  currentChunk: { index: number; textAt: number } | null = null;
+  /** Events merged into later ones. */
+  merged = 0;
 
   constructor(
     init: RunInit,
@@ -89,16 +100,25 @@ export class Run implements FrameSource, PatchSource {
     // Frames given at construction were read from storage.
     this.committedSeq = this.frames.length;
     this.codec = new FrameCodec(this.id);
-    this.parser = this.parserFromLog();
+    // Only a chunked run's log is read whole: its chunks and merges are part of its state.
+    const log = this.frames[0]?.includes('"chunks":[') ? readLog(this.frames) : null;
+    this.chunkSizes = init.chunkSizes ?? log?.chunkSizes ?? null;
+    this.merger = this.chunkSizes ? new EventMerger(this.behaviourIds, this.chunkSizes) : null;
+    if (log) {
+      for (const f of log.eventFrames) this.merger!.restore(f.event, f.replaces, f.chunk);
+      this.merged = log.merged;
+      this.currentChunk = log.chunkStarts.at(-1) ?? null;
+    }
+    this.parser = this.parserFromLog(log?.cutOffLines);
   }
 
   /**
    * The parser as it stood after the stored log: its text replayed, and lines the log settled as cut off
    * kept cut off (a fragment ended by a cancel must not pass as a line, nor shadow the real one).
    */
-  private parserFromLog(): EventLineParser {
+  private parserFromLog(known?: Set<number>): EventLineParser {
     const ctx = { runId: this.id, userId: this.userId, behaviourIds: new Set(this.behaviourIds) };
-    const cutOffLines = this.frames.length > 0 ? cutOffLinesOf(this.frames) : undefined;
+    const cutOffLines = known ?? (this.frames.length > 0 ? cutOffLinesOf(this.frames) : undefined);
     return EventLineParser.fromText(ctx, this.text, { cutOffLines }).parser;
   }
 
@@ -178,9 +198,27 @@ export class Run implements FrameSource, PatchSource {
     return new Promise((ok) => this.whenCommitted(ok));
   }
 
-  recordEvent(e: ExtractedEvent): void {
-    this.eventCount++;
-    this.writer.event(e);
+  /** Records a parsed event; in a chunked run it may merge earlier chunks' events into it. */
+  recordEvent(e: ExtractedEvent): Merged {
+    const m = this.merger?.add(e, this.currentChunk?.index ?? 1) ?? { event: e, replaces: [] };
+    this.eventCount += 1 - m.replaces.length;
+    this.merged += m.replaces.length;
+    if (m.replaces.length > 0) this.writer.dropEvents(this.id, m.replaces);
+    this.writer.event(m.event);
+    return m;
+  }
+
+  /** The output of chunk `index` (1-based) begins here. */
+  beginChunk(index: number): void {
+    const total = this.chunkSizes!.length;
+    this.currentChunk = { index, textAt: this.text.length };
+    this.emit({
+      type: 'progress',
+      stage: 'chunk',
+      message: `正在分析第 ${index}/${total} 段行为记录…`,
+      percent: this.percent(),
+      chunk: { index, total, behaviours: this.chunkSizes![index - 1]! },
+    });
   }
 
   recordRejected(l: RejectedLine): void {

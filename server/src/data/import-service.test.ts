@@ -157,6 +157,16 @@ describe('importData', () => {
     }
   });
 
+  it('discards what it wrote when an id taken in the database turns up late in a large import', async () => {
+    const text = bigFile(3000, (i) => (i === 2500 ? b('old-1', 'big') : b(`big-${i}`, 'big')));
+    expect(await importData(repo, text, 'jsonl')).toEqual({
+      ok: false,
+      errors: [{ line: 2501, reason: 'behaviour id old-1 already exists (user old)' }],
+    });
+    expect(counts()).toEqual({ users: 1, behaviours: 1 });
+    expect(db.prepare('SELECT count(*) AS n FROM imports').get()).toEqual({ n: 0 });
+  });
+
   it('writes a large import through the worker, all of it visible once done', async () => {
     expect(await importData(repo, bigFile(3000), 'jsonl')).toEqual({
       ok: true,

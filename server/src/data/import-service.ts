@@ -47,17 +47,26 @@ export async function importData(
   await sweep(staging);
   const importId = staging.begin();
   try {
-    const errors = [...parsed.errors, ...(await existingBehaviours(staging, parsed))];
+    const errors = [...parsed.errors];
+    let createdUsers = 0;
+    // Users first, as behaviours refer to them; nothing is written once a row is known to be bad.
+    if (errors.length === 0) {
+      for (const slice of parsed.users) await inTurn(() => staging.write(importId, 'users', slice));
+      for (const slice of parsed.mentioned) {
+        createdUsers += await inTurn(() => staging.write(importId, 'mentioned', slice));
+      }
+    }
+    // Each slice of behaviours is checked for ids already taken, then written while all is well so far.
+    for (const [n, slice] of parsed.behaviours.entries()) {
+      await inTurn(() => {
+        errors.push(...takenIds(staging, parsed, n));
+        if (errors.length === 0) staging.write(importId, 'behaviours', slice);
+      });
+    }
     if (errors.length > 0) {
       await discard(staging, importId);
       return fail(errors, parsed.errorCount - parsed.errors.length);
     }
-    let createdUsers = 0;
-    for (const slice of parsed.users) await inTurn(() => staging.write(importId, 'users', slice));
-    for (const slice of parsed.mentioned) {
-      createdUsers += await inTurn(() => staging.write(importId, 'mentioned', slice));
-    }
-    for (const slice of parsed.behaviours) await inTurn(() => staging.write(importId, 'behaviours', slice));
     const result = {
       ok: true as const,
       users: parsed.userCount + createdUsers,
@@ -86,16 +95,18 @@ async function inTurn<T>(work: () => T): Promise<T> {
   return result;
 }
 
+/** Behaviours of slice `n` whose ids are already taken, as errors on their lines. */
+function takenIds(staging: ImportStaging, parsed: ImportSlices, n: number): ImportError[] {
+  return staging.existingBehaviours(parsed.behaviours[n]!).map(({ i, id, userId }) => ({
+    line: parsed.behaviourLines[n * SLICE_ROWS + i]!,
+    reason: `behaviour id ${id} already exists (user ${userId})`,
+  }));
+}
+
 async function existingBehaviours(staging: ImportStaging, parsed: ImportSlices): Promise<ImportError[]> {
   const errors: ImportError[] = [];
-  for (const [n, slice] of parsed.behaviours.entries()) {
-    for (const { i, id, userId } of await inTurn(() => staging.existingBehaviours(slice))) {
-      errors.push({
-        line: parsed.behaviourLines[n * SLICE_ROWS + i]!,
-        reason: `behaviour id ${id} already exists (user ${userId})`,
-      });
-    }
-  }
+  for (const n of parsed.behaviours.keys())
+    errors.push(...(await inTurn(() => takenIds(staging, parsed, n))));
   return errors;
 }
 

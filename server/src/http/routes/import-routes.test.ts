@@ -5,12 +5,13 @@ import { importOf, postBytes } from '../../data/import-stall-bench.js';
 import { readSse } from '../../test-support/sse-client.js';
 import { deadline, startTestServer, type TestServer } from '../../test-support/test-server.js';
 
-// The old one-transaction import held the loop 1.3–1.6 s at 50,000 rows. An idle loop on this 2-core machine,
-// shared with other processes, still sees gaps of up to ~150 ms, so 200 ms bounds the loop itself. A frame
-// or a /health answer takes several turns (model → SDK → run → commit → SSE → client, all in this process),
-// each of which may wait behind a write slice, so they get twice that.
-const MAX_LOOP_STALL_MS = 200;
-const MAX_HOPS_STALL_MS = 400;
+// The old one-transaction import held the loop 1.3–2 s at 50,000 rows on a quiet machine (3.5 s and more
+// when loaded). This 2-core machine is shared: with other suites running, an idle loop alone showed gaps of
+// ~180 ms, and the import's own worker competes for the same cores. So the loop itself is bounded at 300 ms.
+// A frame or a /health answer takes several turns (model → SDK → run → commit → SSE → client, all in this
+// process), each of which may wait behind a write slice, so they get twice that: still a third of the old stall.
+const MAX_LOOP_STALL_MS = 300;
+const MAX_HOPS_STALL_MS = 600;
 
 describe('a large import', () => {
   let s: TestServer;

@@ -37,7 +37,12 @@ export function framePrinter(json: boolean): (f: RunFrame, view: RunView) => voi
         midLine = !f.content.endsWith('\n');
         return;
       case 'event':
-        return; // its line is already in the text
+        // Its line is already in the text; a merge is not, and changes the final set.
+        if (f.replaces?.length)
+          status(
+            `  ⇢ lines ${f.replaces.join(', ')} merged into line ${f.event.lineNo} (${f.event.eventType})`,
+          );
+        return;
       case 'done':
       case 'cancelled':
       case 'error':

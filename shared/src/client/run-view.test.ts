@@ -74,3 +74,31 @@ describe('applyFrame', () => {
     expect(v.error?.code).toBe('upstream_dropped');
   });
 });
+
+describe('applyFrame with a merge (long histories)', () => {
+  it('drops the events a merged event replaces and keeps the merged one', () => {
+    const v = createRunView('run_m');
+    const ev = (lineNo: number, ids: string[]) => ({
+      runId: 'run_m',
+      userId: 'user_0007',
+      eventType: '线上看车',
+      startTime: '2026-01-10 20:00',
+      endTime: '2026-01-10 20:40',
+      sourceBehaviorIds: ids,
+      summary: '浏览',
+      lineNo,
+    });
+    applyFrame(v, { type: 'event', runId: 'run_m', seq: 1, event: ev(1, ['b1']), percent: 10 });
+    applyFrame(v, { type: 'event', runId: 'run_m', seq: 2, event: ev(2, ['b9']), percent: 20 });
+    applyFrame(v, {
+      type: 'event',
+      runId: 'run_m',
+      seq: 3,
+      event: ev(3, ['b1', 'b2']),
+      percent: 30,
+      replaces: [1],
+    });
+    expect(v.events.map((e) => e.lineNo)).toEqual([2, 3]);
+    expect(v.events[1]!.sourceBehaviorIds).toEqual(['b1', 'b2']);
+  });
+});

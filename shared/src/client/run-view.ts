@@ -21,6 +21,8 @@ export interface RunView {
   error: { code: string; message: string; retryable: boolean } | null;
   durationMs: number;
   truncated: { included: number; total: number } | null;
+  /** Long histories: the chunk being extracted now, of how many; null for a single call. */
+  chunk: { index: number; total: number } | null;
 }
 
 /** An empty view of a run, before any frame. */
@@ -41,6 +43,7 @@ export function createRunView(runId: string): RunView {
     error: null,
     durationMs: 0,
     truncated: null,
+    chunk: null,
   };
 }
 
@@ -62,7 +65,9 @@ export function applyFrame(view: RunView, frame: RunFrame): boolean {
     case 'progress':
       view.message = frame.message;
       view.percent = frame.percent;
-      if (frame.stage === 'generating' || frame.stage === 'resumed') view.status = 'streaming';
+      if (frame.stage === 'generating' || frame.stage === 'resumed' || frame.stage === 'chunk')
+        view.status = 'streaming';
+      if (frame.chunk) view.chunk = { index: frame.chunk.index, total: frame.chunk.total };
       // A resumed run is no longer in the state its last end frame described.
       if (frame.stage === 'resumed') view.error = null;
       if (frame.stage === 'line_rejected' && frame.rejected) view.rejected.push(frame.rejected);
@@ -73,6 +78,11 @@ export function applyFrame(view: RunView, frame: RunFrame): boolean {
       view.status = 'streaming';
       break;
     case 'event':
+      // A merge (long histories): the events it replaces go, the merged one takes their place.
+      if (frame.replaces?.length) {
+        const gone = new Set(frame.replaces);
+        view.events = view.events.filter((e) => !gone.has(e.lineNo));
+      }
       view.events.push(frame.event);
       view.percent = frame.percent;
       break;

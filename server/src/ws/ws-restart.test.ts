@@ -186,13 +186,13 @@ describe('a run left running by a server that died', () => {
     for (let i = 0; i < 2; i++) {
       markRunning();
       const b = await startTestServer(
-        { BUILTIN_PIECES_PER_SECOND: 0, BUILTIN_FIRST_PIECE_MS: 0, RESUME_INTERRUPTED_MAX: 1 },
+        { BUILTIN_PIECES_PER_SECOND: 1, BUILTIN_FIRST_PIECE_MS: 60_000, RESUME_INTERRUPTED_MAX: 1 },
         crashed,
       );
       try {
         statuses.push((await getRun(b, runId)).status);
       } finally {
-        // A clean stop cancels a continued run: back to running for the next round.
+        // A clean stop cancels the continued run (still waiting for its first piece); markRunning undoes it.
         await b.dispose();
       }
     }

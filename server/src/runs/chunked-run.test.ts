@@ -117,3 +117,42 @@ describe('a history longer than one prompt', () => {
     expect(mostInFlight).toBe(2);
   }, 90_000);
 });
+
+describe('the 5,000-behaviour demo user', () => {
+  // As fast as the built-in model goes, at the default budget.
+  const ws = useWsServer({ BUILTIN_PIECES_PER_SECOND: 0, BUILTIN_FIRST_PIECE_MS: 0 });
+
+  it('is covered whole: every behaviour, the whole history’s events, no duplicate at a boundary', async () => {
+    const user = 'user_0063';
+    const behaviours = ws.server.ctx.users.behaviours(user);
+    expect(behaviours.length).toBe(5000);
+    const prompts: RequestEvent[] = [];
+    const onRequest = (r: RequestEvent) => prompts.push(r);
+    ws.server.builtin!.events.on('request', onRequest);
+    const c = await ws.connect();
+    try {
+      const runId = await c.start(user);
+      const frames = await c.settled(runId, 120_000);
+      expect(seqs(frames)).toEqual(oneTo(frames.length));
+      expect(frames.at(-1)).toMatchObject({ type: 'done' });
+      const budget = ws.server.ctx.config.PROMPT_BUDGET_CHARS;
+      for (const p of prompts) {
+        const parsed = parsePrompt(p.body.messages as { role: string; content: string }[])!;
+        const block = parsed.behaviours.map((b) => renderBehaviour({ ...b, userId: user }).length + 1);
+        expect(block.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(budget);
+      }
+      const stored = await getRun(ws.server, runId);
+      const cited = new Set(stored.events.flatMap((e) => e.sourceBehaviorIds));
+      expect(cited.size).toBe(5000);
+      const want = deriveEventLines(user, behaviours).map((l) => l.split('|').slice(1, 5).join('|'));
+      const got = eventKeys(stored);
+      expect(new Set(got).size).toBe(got.length);
+      expect(got.sort()).toEqual(want.sort());
+      console.log(
+        `5,000 behaviours: ${prompts.length} chunks, ${frames.length} frames, ${stored.events.length} events`,
+      );
+    } finally {
+      ws.server.builtin!.events.off('request', onRequest);
+    }
+  }, 150_000);
+});

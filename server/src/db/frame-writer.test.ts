@@ -92,6 +92,7 @@ class FakeRun implements PatchSource {
       errorMessage: null,
       finished,
       text: finished ? this.text : null,
+      resumeOnStart: false,
     };
   }
 }
@@ -191,9 +192,10 @@ describe('FrameWriter', () => {
   const columns = (d: DB, table: string) =>
     (d.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
 
-  it('migrates to v4: frame_batches and run_logs replace frame_journal and run_frames; runs keep start keys', () => {
-    expect(db.pragma('user_version', { simple: true })).toBe(4);
-    expect(MIGRATIONS).toHaveLength(4);
+  it('migrates to the latest: frame_batches and run_logs (v3), start keys (v4), continued-at-start flags (v6)', () => {
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(MIGRATIONS).toHaveLength(6);
+    expect(columns(db, 'runs')).toContain('resume_on_start');
     expect(columns(db, 'runs')).toContain('start_key');
     expect(columns(db, 'frame_batches')).toEqual(['id', 'frames']);
     expect(columns(db, 'run_logs')).toEqual(['run_id', 'frames']);

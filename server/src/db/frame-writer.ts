@@ -15,6 +15,8 @@ export interface RunPatch {
   finished: boolean;
   /** The whole text, when finished. While a run streams its text lives in its frames, not the row. */
   text: string | null;
+  /** Cancelled by a clean stop of the server: the next start continues it. */
+  resumeOnStart: boolean;
 }
 
 /** A run whose counters and frames the writer reads at flush time. */
@@ -112,7 +114,7 @@ export class FrameWriter {
         `UPDATE runs SET text = CASE WHEN @finished THEN @text ELSE text END, last_seq = @lastSeq, event_count = @eventCount,
            rejected_count = @rejectedCount, pieces = @pieces, duration_ms = @durationMs, status = @status,
            prompt_tokens = @promptTokens, completion_tokens = @completionTokens, usage_estimated = @estimated,
-           error_code = @errorCode, error_message = @errorMessage, updated_at = @now,
+           error_code = @errorCode, error_message = @errorMessage, updated_at = @now, resume_on_start = @resumeOnStart,
            finished_at = CASE WHEN @finished THEN @now ELSE NULL END
          WHERE id = @id`,
       ),
@@ -289,6 +291,7 @@ export class FrameWriter {
         status: patch.status,
         errorCode: patch.errorCode,
         errorMessage: patch.errorMessage,
+        resumeOnStart: patch.resumeOnStart ? 1 : 0,
         finished: patch.finished ? 1 : 0,
         promptTokens: u?.promptTokens ?? null,
         completionTokens: u?.completionTokens ?? null,

@@ -131,4 +131,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (import_id, user_id)
   );
   `,
+  // v6: a run a clean stop cancelled is continued at the next start (a person's cancel never is).
+  `
+  ALTER TABLE runs ADD COLUMN resume_on_start INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX runs_resume_on_start ON runs(resume_on_start) WHERE resume_on_start = 1;
+  `,
 ];

@@ -131,6 +131,15 @@ export class RunsRepo {
     return r ? toSummary(r) : null;
   }
 
+  /** Runs a clean stop cancelled, to be continued at this start. */
+  cancelledByShutdown(): string[] {
+    return (
+      this.db.prepare('SELECT id FROM runs WHERE resume_on_start = 1 ORDER BY created_at').all() as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
+  }
+
   /** The run a start key began, if any. */
   byStartKey(key: string): { id: string; userId: string } | null {
     return this.keyStmt.get(key) ?? null;

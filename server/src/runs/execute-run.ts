@@ -82,6 +82,7 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
     run.emit({ type: 'done', message: '抽象完成', ...counts() });
   } else if (outcome.kind === 'aborted') {
     run.status = 'cancelled';
+    run.cancelReason = outcome.reason;
     const why = { client: '已取消', unwatched: '无人观看，已自动取消', shutdown: '服务器关闭，已取消' }[
       outcome.reason
     ];

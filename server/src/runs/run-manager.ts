@@ -72,7 +72,8 @@ export class RunManager {
   /**
    * Marks runs a previous process left running as interrupted, with a final frame that says so, then
    * (RESUME_INTERRUPTED) continues each in the same log, unless it has been interrupted too often: a run
-   * that takes the server down must not take it down at every start.
+   * that takes the server down must not take it down at every start. Runs a clean stop cancelled are
+   * continued too; a run a person cancelled never is.
    */
   recoverInterrupted(): { interrupted: number; continued: number } {
     const seen = new Set<string>();
@@ -113,13 +114,15 @@ export class RunManager {
     }
     // Only now may the batches of those runs go.
     this.deps.writer.recovered();
+    // A clean stop cancelled these (a rolling restart): they go on as the crashed ones do.
+    const stopped = config.RESUME_INTERRUPTED === 'on' ? this.deps.runs.cancelledByShutdown() : [];
     let continued = 0;
-    for (const run of toContinue) {
+    for (const runId of [...toContinue.map((r) => r.id), ...stopped]) {
       try {
-        this.resume(run.id, 'restart');
+        this.resume(runId, 'restart');
         continued++;
       } catch (err) {
-        log.warn({ err, runId: run.id }, 'interrupted run could not be continued');
+        log.warn({ err, runId }, 'run could not be continued');
       }
     }
     return { interrupted: seen.size, continued };

@@ -77,6 +77,8 @@ export class Run implements FrameSource, PatchSource {
   currentChunk: { index: number; textAt: number } | null = null;
   /** Events merged into later ones. */
   merged = 0;
+  /** Why the last attempt was cancelled, while the run stays cancelled. */
+  cancelReason: string | null = null;
 
   constructor(
     init: RunInit,
@@ -244,6 +246,7 @@ export class Run implements FrameSource, PatchSource {
       errorMessage: this.errorMessage,
       finished: this.status !== 'running',
       text: this.status !== 'running' ? this.text : null,
+      resumeOnStart: this.status === 'cancelled' && this.cancelReason === 'shutdown',
     };
   }
 }

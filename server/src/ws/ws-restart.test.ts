@@ -198,4 +198,43 @@ describe('a run left running by a server that died', () => {
     }
     expect(statuses).toEqual(['running', 'interrupted']);
   });
+
+  it('a run a clean stop cancelled goes on at the next start; one a person cancelled does not', async () => {
+    const db = join(dir, 'clean-stop.db');
+    const a = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 100, BUILTIN_FIRST_PIECE_MS: 0 }, db);
+    let runId: string;
+    let byPerson: string;
+    try {
+      const c = await TestWsClient.connect(a);
+      byPerson = await c.start('user_0008');
+      await c.framesOf(byPerson, 3, 'llm_chunk');
+      await c.request({ type: 'cancel', runId: byPerson });
+      await c.settled(byPerson);
+      runId = await c.start('user_0007');
+      await c.framesOf(runId, 10, 'llm_chunk');
+      await c.close();
+    } finally {
+      await a.dispose();
+    }
+    let b: TestServer | undefined;
+    try {
+      b = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 1000, BUILTIN_FIRST_PIECE_MS: 0 }, db);
+      const w = await TestWsClient.connect(b);
+      await w.request({ type: 'subscribe', runId, after: 0 });
+      const all = await w.until(
+        () => (w.frames(runId).at(-1)?.type === 'done' ? w.frames(runId) : undefined),
+        10_000,
+        'the stopped run done',
+      );
+      expect(all.find((f) => f.type === 'cancelled')).toMatchObject({ reason: 'shutdown' });
+      expect(seqs(all)).toEqual(oneTo(all.length));
+      const ref = await w.start('user_0007');
+      await w.settled(ref);
+      expect(eventKeys(await getRun(b, runId))).toEqual(eventKeys(await getRun(b, ref)));
+      expect((await getRun(b, byPerson)).status).toBe('cancelled');
+      await w.close();
+    } finally {
+      await b?.dispose();
+    }
+  });
 });

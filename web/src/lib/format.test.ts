@@ -1,24 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSavedBoard } from './saved-board';
 import { formatElapsed, formatTimeRange } from './format';
-
-describe('saved board', () => {
-  it('accepts what the board writes and rejects anything else', () => {
-    expect(
-      isSavedBoard({
-        panels: [{ userId: 'u1', name: null, runId: 'run_abcdef', queued: 4 }],
-        columns: 0,
-        concurrency: 4,
-      }),
-    ).toBe(true);
-    expect(
-      isSavedBoard({ panels: [{ userId: 'u1', name: null, runId: null }], columns: 2, concurrency: 1 }),
-    ).toBe(true);
-    expect(isSavedBoard({ panels: [{ name: 'x' }] })).toBe(false);
-    expect(isSavedBoard({ panels: [null] })).toBe(false);
-    expect(isSavedBoard('[]')).toBe(false);
-  });
-});
 
 describe('format', () => {
   it('formats elapsed time and event time ranges', () => {

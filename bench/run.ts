@@ -13,6 +13,7 @@
  * swaps in an instrumented server entry; BENCH_NODE_ARGS adds node flags to the server (`--perf-basic-prof`
  * for `perf record -p <pid>`).
  */
+import { benchLongHistory, renderLongHistory, type LongHistoryResult } from './long-history.js';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -435,6 +436,13 @@ async function main(): Promise<number> {
   await cleanup();
   children.length = 0;
 
+  // ---- a 5,000-behaviour history, chunked, on a server of its own ----
+  let long: LongHistoryResult | null = null;
+  if (!skip.has('long')) {
+    log('bench: long history (5,000 behaviours, chunked)');
+    long = await benchLongHistory(log);
+  }
+
   const rows = [...cells.values()].map(summarize);
   const order: Mode[] = ['direct', 'bare', 'ws', 'sse'];
   rows.sort(
@@ -448,6 +456,10 @@ async function main(): Promise<number> {
   const report = render(rows, idle, replay, ts, info);
   log('');
   log(report.text);
+  if (long) {
+    log('');
+    log(renderLongHistory(long));
+  }
 
   const outDir = join(BENCH, 'results');
   mkdirSync(outDir, { recursive: true });
@@ -470,11 +482,12 @@ async function main(): Promise<number> {
     rows,
     idle,
     replay,
+    long,
     targets: ts,
     failures,
   };
   writeFileSync(`${base}.json`, `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(`${base}.md`, `${report.markdown}\n`);
+  writeFileSync(`${base}.md`, `${report.markdown}\n${long ? `\n${renderLongHistory(long)}\n` : ''}`);
   writeFileSync(`${base}.svg`, report.svg);
   log('');
   log(

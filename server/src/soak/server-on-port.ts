@@ -111,4 +111,9 @@ export class ServerOnPort {
   get output(): string {
     return this.out;
   }
+
+  /** The running process's pid (for /proc readings), if it runs. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
 }

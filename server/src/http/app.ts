@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { sessionRequestSchema, sessionResponseSchema, type SessionResponse } from '@app/shared';
 import { setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { AppError } from '../app-error.js';
@@ -7,6 +8,9 @@ import { JSON_BODY_MAX_BYTES, limitBody } from './body-limit.js';
 import { viaHttps } from './client-address.js';
 import { hostCheck } from './host-check.js';
 import type { AppContext, HonoEnv } from './context.js';
+import { checkResponses } from './openapi/check-responses.js';
+import { doc, json, media, problem } from './openapi/describe.js';
+import { docsRoutes } from './openapi/docs-routes.js';
 import { appErrorJson, errorJson } from './respond.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -22,12 +26,32 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
   const api = new Hono<HonoEnv>();
   const token = ctx.config.API_TOKEN;
 
+  // PROTOCOL_CHECK (tests): every answer against what its route documents.
+  if (ctx.protocolCheck) app.use('*', checkResponses(ctx.protocolCheck));
+
+  // Before the token check: they describe the API, they give no access to it.
+  api.route(
+    '/',
+    docsRoutes(() => app),
+  );
+
   // Trades the token for an HttpOnly cookie, so the browser's EventSource and WebSocket carry it.
   // Answered before the token check, so it reads no more than a small body.
-  api.post('/session', limitBody(JSON_BODY_MAX_BYTES), async (c) => {
-    if (!token) return c.json({ auth: false });
-    const body = (await c.req.json().catch(() => null)) as { token?: unknown } | null;
-    const given = typeof body?.token === 'string' ? body.token : null;
+  const sessionDoc = doc({
+    summary: 'Trade the token for an HttpOnly session cookie',
+    description: "So the browser's EventSource and WebSocket carry it.",
+    tags: ['server'],
+    public: true,
+    body: { schema: sessionRequestSchema },
+    responses: {
+      200: json(sessionResponseSchema, 'The cookie is set (or the server has no token).'),
+      401: problem('`unauthorized`: wrong token.'),
+    },
+  });
+  api.post('/session', sessionDoc, limitBody(JSON_BODY_MAX_BYTES), async (c) => {
+    if (!token) return c.json({ auth: false } satisfies SessionResponse);
+    const body = sessionRequestSchema.safeParse(await c.req.json().catch(() => null));
+    const given = body.success ? body.data.token : null;
     if (!tokenMatches(given, token)) return errorJson(c, 401, 'unauthorized', 'Wrong token.');
     setCookie(c, TOKEN_COOKIE, given!, {
       httpOnly: true,
@@ -36,7 +60,7 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
       // Only over HTTPS (directly or behind TRUST_PROXY): on plain http a Secure cookie would not be kept.
       secure: viaHttps(c.env.incoming, ctx.config.trustProxy),
     });
-    return c.json({ auth: true });
+    return c.json({ auth: true } satisfies SessionResponse);
   });
 
   if (token) {
@@ -88,8 +112,16 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
   });
   // DNS rebinding: every request (API, SSE, metrics, UI) must name this server in Host.
   app.use('*', hostCheck(ctx.config));
-  app.get('/healthz', (c) => c.text('ok'));
-  app.get('/metrics', async (c) => {
+  const text = (summary: string, isPublic: boolean) =>
+    doc({
+      summary,
+      tags: ['server'],
+      public: isPublic,
+      bodyLimit: false,
+      responses: { 200: media({ 'text/plain': null }, 'OK.') },
+    });
+  app.get('/healthz', text('Liveness: answers `ok`', true), (c) => c.text('ok'));
+  app.get('/metrics', text('Prometheus metrics', false), async (c) => {
     if (token && !tokenMatches(tokenOf(c.req.raw.headers, c.req.url), token)) {
       return errorJson(c, 401, 'unauthorized', 'This server requires a token (Authorization: Bearer …).');
     }

@@ -6,6 +6,7 @@ import {
   type AckMessage,
   type ClientMessage,
   type HelloMessage,
+  type PongMessage,
   type RequestErrorMessage,
   type RunDetail,
   type RunFrame,
@@ -32,7 +33,7 @@ export interface Closed {
   at: number;
 }
 
-type Reply = AckMessage | RequestErrorMessage | { type: 'pong'; requestId?: string };
+type Reply = AckMessage | RequestErrorMessage | PongMessage;
 
 let counter = 0;
 /** A request id unique within the test process. */

@@ -69,6 +69,13 @@ export const streamQuerySchema = z.object({
     .describe('Last seq the client has (for curl); the `Last-Event-ID` header wins when both are sent.'),
 });
 
+export const streamHeadersSchema = z.object({
+  'last-event-id': z
+    .string()
+    .optional()
+    .describe('Last seq the client has; EventSource sends it when it reconnects.'),
+});
+
 export const importQuerySchema = z.object({
   format: z.enum(['jsonl', 'csv']).optional().describe('Overrides detection from Content-Type and filename.'),
   filename: z.string().optional().describe('The name of the uploaded file, for format detection.'),

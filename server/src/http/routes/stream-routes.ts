@@ -1,11 +1,27 @@
 import { Hono, type Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { runIdSchema, userIdSchema } from '@app/shared';
+import {
+  runFrameSchema,
+  runIdParamSchema,
+  streamHeadersSchema,
+  streamQuerySchema,
+  userIdParamSchema,
+} from '@app/shared';
 import { AppError } from '../../app-error.js';
 import { ClientRunLimit } from '../../runs/client-limit.js';
 import { clientAddress } from '../client-address.js';
 import type { AppContext, HonoEnv } from '../context.js';
+import { doc, media, problem } from '../openapi/describe.js';
+import { valid } from '../openapi/validate.js';
 import { SseSink } from '../sse-sink.js';
+
+const TAGS = ['streams'];
+const frames = (what: string) =>
+  media(
+    { 'text/event-stream': runFrameSchema },
+    `${what} Each SSE event is \`id: <seq>\` and \`data: <one RunFrame as JSON>\`; \`: ping\` comments keep it ` +
+      'alive. The response ends after the run has settled and every frame was sent.',
+  );
 
 /** Streams a run over SSE from `after`; the response ends once the run has settled and all was sent. */
 function streamRun(ctx: AppContext, c: Context<HonoEnv>, runId: string, after: number): Response {
@@ -48,30 +64,54 @@ export function streamRoutes(ctx: AppContext): Hono<HonoEnv> {
   const perClient = ClientRunLimit.of(ctx.manager, ctx.config.MAX_RUNNING_RUNS_PER_CLIENT);
 
   // The original endpoint: starts a run and streams it. curl -N -X POST …/extract/user_0007/llm-stream
-  app.post('/events/extract/:userId/llm-stream', (c) => {
-    const userId = userIdSchema.safeParse(c.req.param('userId'));
-    if (!userId.success) throw new AppError('bad_request', `Malformed user id "${c.req.param('userId')}".`);
-    const client = clientAddress(c.env.incoming, ctx.config.trustProxy);
-    const { run } = perClient.startOnce(client, userId.data, undefined);
-    return streamRun(ctx, c, run.id, 0);
-  });
+  app.post(
+    '/events/extract/:userId/llm-stream',
+    doc({
+      summary: 'Start a run for a user and stream its frames (the original endpoint)',
+      description: 'curl -N -X POST …/api/v1/events/extract/user_0007/llm-stream',
+      tags: TAGS,
+      responses: {
+        200: frames('The run, from its first frame.'),
+        400: problem('`bad_request`: a malformed user id.'),
+        404: problem('`user_not_found`.'),
+        429: problem('`too_many_runs` (retryable).'),
+      },
+    }),
+    valid('param', userIdParamSchema),
+    (c) => {
+      const client = clientAddress(c.env.incoming, ctx.config.trustProxy);
+      const { run } = perClient.startOnce(client, c.req.valid('param').userId, undefined);
+      return streamRun(ctx, c, run.id, 0);
+    },
+  );
 
   // Re-attach to any run, live or finished, for EventSource (Last-Event-ID) or curl (?after=).
-  app.get('/runs/:runId/stream', (c) => {
-    const runId = parseRunId(c.req.param('runId'));
-    const after = parseCursor(c);
-    const at = ctx.manager.position(runId);
-    if (!at) throw new AppError('run_not_found', `No run with id ${runId}.`);
-    // Nothing left to send on a settled run: 204 tells EventSource to stop reconnecting (no log read back).
-    if (at.settled && after === at.lastSeq) return c.body(null, 204);
-    return streamRun(ctx, c, runId, after);
-  });
+  app.get(
+    '/runs/:runId/stream',
+    doc({
+      summary: "Stream a run's frames after a cursor, then live ones",
+      description: 'For EventSource (`Last-Event-ID`) or curl (`?after=`); a resumed run continues on it.',
+      tags: TAGS,
+      responses: {
+        200: frames('Frames after the cursor.'),
+        204: { description: 'The run has settled and the cursor is at its last frame: nothing to send.' },
+        400: problem('`invalid_cursor`, or `bad_request`: a malformed run id.'),
+        404: problem('`run_not_found`.'),
+      },
+    }),
+    valid('param', runIdParamSchema),
+    valid('query', streamQuerySchema),
+    valid('header', streamHeadersSchema),
+    (c) => {
+      const { runId } = c.req.valid('param');
+      const after = parseCursor(c);
+      const at = ctx.manager.position(runId);
+      if (!at) throw new AppError('run_not_found', `No run with id ${runId}.`);
+      // Nothing left to send on a settled run: 204 tells EventSource to stop reconnecting (no log read back).
+      if (at.settled && after === at.lastSeq) return c.body(null, 204);
+      return streamRun(ctx, c, runId, after);
+    },
+  );
 
   return app;
-}
-
-export function parseRunId(raw: string): string {
-  const r = runIdSchema.safeParse(raw);
-  if (!r.success) throw new AppError('bad_request', `Malformed run id "${raw}".`);
-  return r.data;
 }

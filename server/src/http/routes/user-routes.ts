@@ -1,27 +1,58 @@
 import { Hono } from 'hono';
-import { userIdSchema } from '@app/shared';
+import {
+  userDetailSchema,
+  userIdParamSchema,
+  userPageSchema,
+  usersQuerySchema,
+  type UserDetail,
+  type UserPage,
+} from '@app/shared';
 import { AppError } from '../../app-error.js';
 import type { AppContext, HonoEnv } from '../context.js';
-import { intParam } from '../respond.js';
+import { doc, json, problem } from '../openapi/describe.js';
+import { valid } from '../openapi/validate.js';
 
 export function userRoutes(ctx: AppContext): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
 
-  app.get('/users', (c) => {
-    const limit = intParam(c, 'limit', 50, 1, 500);
-    const offset = intParam(c, 'offset', 0, 0, 1e9);
-    const q = c.req.query('q')?.trim() || undefined;
-    if (q && q.length > 100) throw new AppError('bad_request', 'Search text q is limited to 100 characters.');
-    return c.json({ ...ctx.users.list({ q, limit, offset }), limit, offset });
-  });
+  app.get(
+    '/users',
+    doc({
+      summary: 'Users, searched and paged',
+      description:
+        'Search matches id, name or profile text; each user comes with the status of its newest run.',
+      tags: ['users'],
+      responses: {
+        200: json(userPageSchema, 'One page of users.'),
+        400: problem('`bad_request`: a malformed parameter.'),
+      },
+    }),
+    valid('query', usersQuerySchema),
+    (c) => {
+      const { q, limit, offset } = c.req.valid('query');
+      return c.json({ ...ctx.users.list({ q, limit, offset }), limit, offset } satisfies UserPage);
+    },
+  );
 
-  app.get('/users/:userId', (c) => {
-    const id = userIdSchema.safeParse(c.req.param('userId'));
-    if (!id.success) throw new AppError('bad_request', `Malformed user id "${c.req.param('userId')}".`);
-    const user = ctx.users.get(id.data);
-    if (!user) throw new AppError('user_not_found', `No user with id ${id.data}.`);
-    return c.json({ ...user, behaviours: ctx.users.behaviours(id.data) });
-  });
+  app.get(
+    '/users/:userId',
+    doc({
+      summary: 'One user with its behaviour log',
+      tags: ['users'],
+      responses: {
+        200: json(userDetailSchema, 'The user.'),
+        400: problem('`bad_request`: a malformed user id.'),
+        404: problem('`user_not_found`.'),
+      },
+    }),
+    valid('param', userIdParamSchema),
+    (c) => {
+      const { userId } = c.req.valid('param');
+      const user = ctx.users.get(userId);
+      if (!user) throw new AppError('user_not_found', `No user with id ${userId}.`);
+      return c.json({ ...user, behaviours: ctx.users.behaviours(userId) } satisfies UserDetail);
+    },
+  );
 
   return app;
 }

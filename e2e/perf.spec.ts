@@ -1,22 +1,24 @@
 import { expect, test } from '@playwright/test';
 import { useTestServer } from './server';
 import { expectStatus, panelText, runIdOf, selectUsers, startBatch } from './helpers';
+import { mainThreadProfile } from './trace-profile';
 
 // The built-in model at its fastest: pieces back to back, no pacing.
 const server = useTestServer({ BUILTIN_PIECES_PER_SECOND: '0', BUILTIN_FIRST_PIECE_MS: '0' });
 
 /**
- * The goal is no task over 50 ms (the RAIL budget), and on a quiet machine the run shows none. This box has
- * 2 cores shared with the server at full speed (and sometimes other jobs), which stretches single frames, so
- * the assertion is generous; the figure is always printed.
+ * The goal is no task over 50 ms (the RAIL budget). Wall-clock long tasks also count the time the
+ * page's thread waited for a core: this box has 2 cores shared with the server at full speed (and other
+ * jobs), so the wall-clock bound keeps the allowance it has always had, and the goal is asserted on the
+ * thread time each task really used (from a Chrome trace), which machine noise barely moves.
  */
 const LONG_TASK_GOAL_MS = 50;
 const LONG_TASK_BOUND_MS = Number(process.env.LONG_TASK_BOUND_MS ?? 250);
 
-// No trace or DOM snapshots while measuring: Playwright's own page scripts would show up as long tasks.
+// No Playwright trace or DOM snapshots while measuring: its page scripts would show up as long tasks.
 test.use({ trace: 'off', screenshot: 'off' });
 
-test('8 panels streaming at full speed stay smooth (long tasks measured)', async ({ page }) => {
+test('8 panels streaming at full speed stay smooth (long tasks measured)', async ({ page, browser }) => {
   await page.addInitScript(() => {
     const w = window as unknown as { __longTasks: number[]; __longFrames: number[]; __frameNotes: string[] };
     w.__longTasks = [];
@@ -65,6 +67,9 @@ test('8 panels streaming at full speed stay smooth (long tasks measured)', async
     w.__frameNotes.length = 0;
   });
 
+  await browser.startTracing(page, {
+    categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'],
+  });
   const t0 = Date.now();
   await startBatch(page, users, 8);
   // Watch progress on the server, not through the page: polling the DOM would add its own work.
@@ -79,6 +84,7 @@ test('8 panels streaming at full speed stay smooth (long tasks measured)', async
     .toBe(true);
   const wall = Date.now() - t0;
   await page.waitForTimeout(500);
+  const profile = mainThreadProfile(await browser.stopTracing());
   for (const u of users) await expectStatus(page, u, 'done', 10_000);
 
   const { tasks, frames, notes } = await page.evaluate(() => {
@@ -93,12 +99,25 @@ test('8 panels streaming at full speed stay smooth (long tasks measured)', async
     expect(await panelText(page, u)).toBe(stored.text);
     pieces += stored.lastSeq;
   }
+  const ms = (n: number) => `${n.toFixed(0)} ms`;
   console.log(
     `[perf] 8 panels, ${pieces} frames in ${wall} ms: ${tasks.length} long tasks, max ${max.toFixed(1)} ms` +
       (tasks.length ? ` (all: ${tasks.map((d) => d.toFixed(0)).join(', ')})` : '') +
       `; ${frames.length} long animation frames, max ${maxFrame.toFixed(1)} ms`,
   );
   for (const n of notes) console.log(`[perf]   long frame ${n}`);
-  console.log(`[perf] goal < ${LONG_TASK_GOAL_MS} ms: ${max < LONG_TASK_GOAL_MS ? 'met' : 'missed'}`);
+  console.log(
+    `[perf] thread time: busiest task ${ms(profile.maxTaskCpuMs)} of ${profile.tasks} tasks; ` +
+      `${profile.frameCallbacks} frame callbacks used ${ms(profile.frameCallbackCpuMs)}, ` +
+      `${ms(profile.layoutInFrameCallbacksMs)} of it forced style and layout`,
+  );
+  console.log(
+    `[perf] goal: every task < ${LONG_TASK_GOAL_MS} ms — thread time ${profile.maxTaskCpuMs < LONG_TASK_GOAL_MS ? 'met' : 'missed'}, ` +
+      `wall clock ${max < LONG_TASK_GOAL_MS ? 'met' : 'missed'}; wall clock asserted < ${LONG_TASK_BOUND_MS} ms ` +
+      `(an allowance of ${LONG_TASK_BOUND_MS - LONG_TASK_GOAL_MS} ms for machine noise, LONG_TASK_BOUND_MS)`,
+  );
+  // The per-frame update writes to the DOM and never reads layout: no forced style or layout in it.
+  expect(profile.layoutInFrameCallbacksMs).toBeLessThan(1);
+  expect(profile.maxTaskCpuMs).toBeLessThan(LONG_TASK_GOAL_MS);
   expect(max).toBeLessThan(LONG_TASK_BOUND_MS);
 });

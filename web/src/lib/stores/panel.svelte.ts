@@ -13,6 +13,8 @@ export class Panel {
   runId = $state<string | null>(null);
   status = $state<PanelStatus>('idle');
   text = $state.raw('');
+  /** Bumped whenever the text starts over (another run, a replay), so views of it can append otherwise. */
+  textEpoch = $state(0);
   events = $state.raw<ExtractedEvent[]>([]);
   rejected = $state.raw<RejectedLine[]>([]);
   percent = $state(0);
@@ -51,6 +53,7 @@ export class Panel {
   clear(status: PanelStatus): void {
     this.view = null;
     this.synced = { view: null, events: 0, rejected: 0 };
+    this.textEpoch++;
     this.text = '';
     this.events = [];
     this.rejected = [];
@@ -70,7 +73,10 @@ export class Panel {
     const view = this.view;
     if (!view) return;
     const fresh = this.synced.view !== view;
-    if (fresh) this.synced = { view, events: -1, rejected: -1 };
+    if (fresh) {
+      this.synced = { view, events: -1, rejected: -1 };
+      this.textEpoch++;
+    }
     if (this.text !== view.text) this.text = view.text;
     if (this.synced.events !== view.events.length) {
       this.events = view.events.slice();

@@ -18,7 +18,7 @@ if (!hasWebsockets)
 function runExample(script: string, baseUrl: string): Promise<{ code: number | null; out: string }> {
   const child = spawn(PYTHON, [script], {
     cwd: DIR,
-    env: { ...process.env, BASE_URL: baseUrl, PYTHONUNBUFFERED: '1' },
+    env: { ...process.env, BASE_URL: baseUrl, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
   });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));

@@ -74,6 +74,8 @@ export async function importData(
       createdUsers,
     };
     staging.publish(importId, result);
+    // New names and profiles of existing users already show; they move into the users' rows in slices.
+    await sweep(staging);
     return result;
   } catch (err) {
     await discard(staging, importId);
@@ -110,7 +112,7 @@ async function existingBehaviours(staging: ImportStaging, parsed: ImportSlices):
   return errors;
 }
 
-/** Removes what a crashed import left, or this process's failed ones, a slice per turn. */
+/** Removes what a crashed or failed import left and folds published user updates, a slice per turn. */
 async function sweep(staging: ImportStaging): Promise<void> {
   while (await inTurn(() => staging.sweepStep()));
 }

@@ -192,9 +192,12 @@ describe('FrameWriter', () => {
   const columns = (d: DB, table: string) =>
     (d.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
 
-  it('migrates to the latest: frame_batches and run_logs (v3), start keys (v4), continued-at-start flags (v6)', () => {
+  it('migrates to the latest: frame_batches and run_logs (v3), start keys (v4), continued-at-start flags (v6), import views (v7)', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
-    expect(MIGRATIONS).toHaveLength(6);
+    expect(MIGRATIONS).toHaveLength(7);
+    expect(
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name").pluck().all(),
+    ).toEqual(['visible_behaviours', 'visible_users']);
     expect(columns(db, 'runs')).toContain('resume_on_start');
     expect(columns(db, 'runs')).toContain('start_key');
     expect(columns(db, 'frame_batches')).toEqual(['id', 'frames']);

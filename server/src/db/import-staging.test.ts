@@ -60,7 +60,21 @@ describe('import staging', () => {
     expect(repo.behaviours('old').map((b) => b.id)).toEqual(['old-1', 'old-2']);
     expect(repo.count()).toBe(2);
     expect(repo.list({ q: '上海', limit: 10, offset: 0 }).total).toBe(1);
+    expect(repo.list({ q: '李老师', limit: 10, offset: 0 }).total).toBe(1);
+  });
+
+  it('moves a published name change into the user row later, the same to readers before and after', () => {
+    const id = stageSome();
+    repo.imports.publish(id, { users: 2, behaviours: 2 });
+    const stored = db.prepare("SELECT name, profile FROM users WHERE id = 'old'");
+    // Publishing flipped one row; the change is still a row of its own, shown through the view.
+    expect(stored.get()).toEqual({ name: '李女士', profile: '{"city":"北京"}' });
+    expect(rowsOf('import_user_updates')).toBe(1);
+    // A process that stopped here (a crash) leaves it to the next start.
+    const restarted = new UsersRepo(db);
+    expect(stored.get()).toEqual({ name: '李老师', profile: '{"city":"北京"}' });
     expect(rowsOf('import_user_updates')).toBe(0);
+    expect(restarted.get('old')).toEqual({ id: 'old', name: '李老师', profile: { city: '北京' } });
   });
 
   it('lets one import be written at a time', () => {

@@ -5,13 +5,6 @@ import type { DB } from './open-database.js';
 /** A JSON array of rows, as text or UTF-8 bytes (bytes are read as text: `CAST(? AS TEXT)`). */
 export type Slice = string | Uint8Array;
 
-/**
- * SQL condition: the row (of users or behaviours, under `alias`) is not part of an import that is still
- * being written or discarded. Every reader of those tables must apply it.
- */
-export const visibleRow = (alias: string): string =>
-  `(${alias}.import_id IS NULL OR ${alias}.import_id NOT IN (SELECT id FROM imports WHERE state <> 'published'))`;
-
 /** Another import of this database is being written or cleaned up, in this process or another one. */
 export class ImportBusyError extends Error {
   constructor() {
@@ -56,7 +49,8 @@ const isStale = (r: ImportRow) => ownerGone(r.owner) || Date.now() - r.heartbeat
 
 /**
  * Writes an import into `users` and `behaviours` in short transactions, its rows tagged with its id and
- * hidden by {@link visibleRow} until {@link publish} flips its one row of `imports`. A database holds
+ * hidden from readers (the views `visible_users` and `visible_behaviours`) until {@link publish} flips its
+ * one row of `imports`. A database holds
  * one import being written at a time; rows of a failed or crashed one are deleted in slices by
  * {@link sweepStep}.
  */
@@ -84,13 +78,18 @@ export class ImportStaging {
         `UPDATE imports SET state = 'published', published_at = ?, users = ?, behaviours = ?
          WHERE id = ? AND owner = ? AND state = 'staging'`,
       ),
-      applyUpdates: db.prepare<[number]>(
+      unfolded: db.prepare<[], { id: number }>(
+        `SELECT import_id AS id FROM import_user_updates
+         WHERE import_id IN (SELECT id FROM imports WHERE state = 'published') LIMIT 1`,
+      ),
+      // The same rows (first by user, the key's order) are folded into users, then deleted, in one transaction.
+      fold: db.prepare<[number, number]>(
         `UPDATE users SET
            name = coalesce(p.name, users.name),
            profile = CASE WHEN p.profile = '{}' THEN users.profile ELSE p.profile END
-         FROM import_user_updates p WHERE p.import_id = ? AND p.user_id = users.id`,
+         FROM (SELECT user_id, name, profile FROM import_user_updates WHERE import_id = ? ORDER BY user_id LIMIT ?) p
+         WHERE users.id = p.user_id`,
       ),
-      dropUpdates: db.prepare<[number]>('DELETE FROM import_user_updates WHERE import_id = ?'),
       existingBehaviours: db.prepare<[Slice], { i: number; id: string; userId: string }>(
         `SELECT j.key AS i, b.id, b.user_id AS userId FROM json_each(CAST(? AS TEXT)) j JOIN behaviours b ON b.id = j.value->>'id'`,
       ),
@@ -119,7 +118,7 @@ export class ImportStaging {
         'DELETE FROM behaviours WHERE rowid IN (SELECT rowid FROM behaviours WHERE import_id = ? LIMIT ?)',
       ),
       deleteUpdates: db.prepare<[number, number]>(
-        'DELETE FROM import_user_updates WHERE rowid IN (SELECT rowid FROM import_user_updates WHERE import_id = ? LIMIT ?)',
+        'DELETE FROM import_user_updates WHERE rowid IN (SELECT rowid FROM import_user_updates WHERE import_id = ? ORDER BY user_id LIMIT ?)',
       ),
       deleteUsers: db.prepare<[number, number]>(
         'DELETE FROM users WHERE rowid IN (SELECT rowid FROM users WHERE import_id = ? LIMIT ?)',
@@ -172,15 +171,14 @@ export class ImportStaging {
     return step();
   }
 
-  /** Makes every row of the import visible at once, with the user updates it carries. */
+  /**
+   * Makes every row of the import visible at once, and the names and profiles it gives existing users
+   * (readers see them through `visible_users`; {@link sweepStep} then moves them into the users' rows).
+   */
   publish(importId: number, counts: { users: number; behaviours: number }): void {
-    this.db.transaction(() => {
-      const now = new Date().toISOString();
-      const r = this.stmt.publish.run(now, counts.users, counts.behaviours, importId, OWNER);
-      if (r.changes !== 1) throw new ImportLostError(importId);
-      this.stmt.applyUpdates.run(importId);
-      this.stmt.dropUpdates.run(importId);
-    })();
+    const now = new Date().toISOString();
+    const r = this.stmt.publish.run(now, counts.users, counts.behaviours, importId, OWNER);
+    if (r.changes !== 1) throw new ImportLostError(importId);
   }
 
   /** Marks an unpublished import for deletion; {@link sweepStep} then removes its rows. */
@@ -189,21 +187,28 @@ export class ImportStaging {
   }
 
   /**
-   * Deletes up to `limit` rows of one import this process abandoned or that was left stale (by a crash);
-   * false once there is none. One short transaction per call, so callers can yield between calls.
+   * Deletes up to `limit` rows of one import this process abandoned or that was left stale (by a crash),
+   * or else moves up to `limit` user updates of a published import into the users' rows; false once there
+   * is nothing of either. One short transaction per call, so callers can yield between calls.
    */
-  sweepStep(limit = 2000): boolean {
+  sweepStep(limit = 500): boolean {
     const step = this.db.transaction(() => {
       const target = this.stmt.unpublished
         .all()
         .find((r) => (r.state === 'discarding' && r.owner === OWNER) || isStale(r));
-      if (!target) return false;
-      this.stmt.claim.run(OWNER, Date.now(), target.id);
-      // Behaviours before their users, for the foreign key.
-      let n = this.stmt.deleteBehaviours.run(target.id, limit).changes;
-      if (n < limit) n += this.stmt.deleteUpdates.run(target.id, limit - n).changes;
-      if (n < limit) n += this.stmt.deleteUsers.run(target.id, limit - n).changes;
-      if (n < limit) this.stmt.deleteImport.run(target.id);
+      if (target) {
+        this.stmt.claim.run(OWNER, Date.now(), target.id);
+        // Behaviours before their users, for the foreign key.
+        let n = this.stmt.deleteBehaviours.run(target.id, limit).changes;
+        if (n < limit) n += this.stmt.deleteUpdates.run(target.id, limit - n).changes;
+        if (n < limit) n += this.stmt.deleteUsers.run(target.id, limit - n).changes;
+        if (n < limit) this.stmt.deleteImport.run(target.id);
+        return true;
+      }
+      const published = this.stmt.unfolded.get();
+      if (!published) return false;
+      this.stmt.fold.run(published.id, limit);
+      this.stmt.deleteUpdates.run(published.id, limit);
       return true;
     });
     return step.immediate();

@@ -136,4 +136,21 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN resume_on_start INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX runs_resume_on_start ON runs(resume_on_start) WHERE resume_on_start = 1;
   `,
+  // v7: users and behaviours are read through views: rows of an import not yet published are hidden, and
+  // the name and profile a published import gives an existing user show at once, while they are moved into
+  // its row a slice at a time (so publishing stays one short statement however many users it updates).
+  `
+  CREATE VIEW visible_users AS
+    SELECT u.id, u.created_at,
+      CASE WHEN p.user_id IS NULL THEN u.name ELSE coalesce(p.name, u.name) END AS name,
+      CASE WHEN p.user_id IS NULL OR p.profile = '{}' THEN u.profile ELSE p.profile END AS profile
+    FROM users u
+    LEFT JOIN import_user_updates p
+      ON p.user_id = u.id AND p.import_id IN (SELECT id FROM imports WHERE state = 'published')
+    WHERE u.import_id IS NULL OR u.import_id NOT IN (SELECT id FROM imports WHERE state <> 'published');
+  CREATE VIEW visible_behaviours AS
+    SELECT b.id, b.user_id, b.ts, b.action, b.object, b.channel, b.detail
+    FROM behaviours b
+    WHERE b.import_id IS NULL OR b.import_id NOT IN (SELECT id FROM imports WHERE state <> 'published');
+  `,
 ];

@@ -1,5 +1,5 @@
 import type { Behaviour, Profile, RunStatus, User } from '@app/shared';
-import { ImportStaging, visibleRow } from './import-staging.js';
+import { ImportStaging } from './import-staging.js';
 import type { DB } from './open-database.js';
 
 export interface UserListItem extends User {
@@ -15,7 +15,7 @@ interface UserRow {
 
 const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, profile: JSON.parse(r.profile) as Profile });
 
-/** Users, their profiles and behaviour logs; rows of an import not yet published are never read. */
+/** Users, their profiles and behaviour logs, read through views that hide imports not yet published (v7). */
 export class UsersRepo {
   /** Where imports write their rows before they are published. */
   readonly imports: ImportStaging;
@@ -28,15 +28,13 @@ export class UsersRepo {
     this.imports = new ImportStaging(db);
     // On start: rows a crashed import left (hidden all along) go now, not at the next import.
     this.imports.sweepAll();
-    this.byId = db.prepare<[string], UserRow>(
-      `SELECT id, name, profile FROM users u WHERE id = ? AND ${visibleRow('u')}`,
-    );
+    this.byId = db.prepare<[string], UserRow>('SELECT id, name, profile FROM visible_users WHERE id = ?');
     this.behavioursOf = db.prepare<[string], Behaviour>(
       `SELECT id, user_id AS userId, ts, action, object, channel, detail
-       FROM behaviours b WHERE user_id = ? AND ${visibleRow('b')} ORDER BY ts, id`,
+       FROM visible_behaviours WHERE user_id = ? ORDER BY ts, id`,
     );
     this.behaviourOwner = db.prepare<[string], { userId: string }>(
-      `SELECT user_id AS userId FROM behaviours b WHERE id = ? AND ${visibleRow('b')}`,
+      'SELECT user_id AS userId FROM visible_behaviours WHERE id = ?',
     );
     // All users less the hidden ones: a plain count(*) is a b-tree count, and hidden rows are found by index.
     this.countVisible = db.prepare<[], { n: number }>(
@@ -65,18 +63,18 @@ export class UsersRepo {
   /** Search by id, name or profile text; newest run status included for the list view. */
   list(opts: { q?: string; limit: number; offset: number }): { items: UserListItem[]; total: number } {
     const where = opts.q
-      ? `WHERE ${visibleRow('u')} AND (u.id LIKE @q ESCAPE '\\' OR u.name LIKE @q ESCAPE '\\' OR u.profile LIKE @q ESCAPE '\\')`
-      : `WHERE ${visibleRow('u')}`;
+      ? `WHERE u.id LIKE @q ESCAPE '\\' OR u.name LIKE @q ESCAPE '\\' OR u.profile LIKE @q ESCAPE '\\'`
+      : '';
     const q = opts.q ? `%${opts.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : undefined;
     const total = opts.q
-      ? (this.db.prepare(`SELECT count(*) AS n FROM users u ${where}`).get({ q }) as { n: number }).n
+      ? (this.db.prepare(`SELECT count(*) AS n FROM visible_users u ${where}`).get({ q }) as { n: number }).n
       : this.count();
     const rows = this.db
       .prepare(
         `SELECT u.id, u.name, u.profile,
-           (SELECT count(*) FROM behaviours b WHERE b.user_id = u.id AND ${visibleRow('b')}) AS behaviourCount,
+           (SELECT count(*) FROM visible_behaviours b WHERE b.user_id = u.id) AS behaviourCount,
            r.id AS runId, r.status AS runStatus, r.created_at AS runCreatedAt
-         FROM users u
+         FROM visible_users u
          LEFT JOIN runs r ON r.id = (SELECT id FROM runs WHERE user_id = u.id ORDER BY created_at DESC, rowid DESC LIMIT 1)
          ${where}
          ORDER BY u.id LIMIT @limit OFFSET @offset`,

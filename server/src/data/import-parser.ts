@@ -1,12 +1,9 @@
-import type { Behaviour, User } from '@app/shared';
+import type { Behaviour, ImportProblem, User } from '@app/shared';
 import { readCsv, type RawRow } from './import-csv.js';
 import { validateRow } from './import-rows.js';
 
-/** One bad row: its 1-based physical line number and what is wrong with it. */
-export interface ImportError {
-  line: number;
-  reason: string;
-}
+/** One bad row: its 1-based physical line number and what is wrong with it (as the REST answer lists it). */
+export type ImportError = ImportProblem;
 
 export type ImportFormat = 'jsonl' | 'csv';
 

@@ -25,6 +25,8 @@ const envSchema = z
     PROMPT_BUDGET_CHARS: int(12_000),
     /** Chunk calls of one run in flight at once; their output still reaches the log in chunk order. */
     CHUNK_CONCURRENCY: int(2),
+    /** 2: after the first pass, each chunk is reviewed against its events (missed events, corrections). */
+    EXTRACTION_PASSES: z.coerce.number().int().min(1).max(2).default(1),
     UPSTREAM_MAX_RETRIES: int(3),
     UPSTREAM_RETRY_BASE_MS: int(500),
     UPSTREAM_RETRY_MAX_MS: int(20_000),

@@ -28,6 +28,14 @@ export const startFrameSchema = z
         'When the history is longer than one prompt: behaviours per chunk, in time order; each chunk is ' +
           'one upstream call, and together they cover every behaviour. Absent when one call covers it.',
       ),
+    passes: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        '2 when every chunk is reviewed in a second pass (EXTRACTION_PASSES=2); absent for one pass.',
+      ),
   })
   .meta({ id: 'StartFrame', description: 'First frame of a run.' });
 
@@ -62,6 +70,12 @@ export const progressFrameSchema = z
         index: z.number().int().positive().describe('1-based.'),
         total: z.number().int().positive(),
         behaviours: z.number().int().nonnegative().describe('Behaviours this chunk covers.'),
+        pass: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe('With EXTRACTION_PASSES=2: 1, or 2 for the review of that chunk against the first pass.'),
       })
       .optional()
       .describe('With stage `chunk`: the chunk whose output the following text is, from here on.'),
@@ -112,6 +126,7 @@ const outcome = {
     .nonnegative()
     .optional()
     .describe('Events merged into others across chunks (long histories).'),
+  passes: z.number().int().positive().optional().describe('Extraction passes (2 with EXTRACTION_PASSES=2).'),
 };
 
 export const doneFrameSchema = z

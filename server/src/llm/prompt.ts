@@ -8,6 +8,8 @@ export interface PromptInput {
   budgetChars: number;
   /** Complete event lines already produced, for resume. */
   alreadyProduced?: string[];
+  /** A review pass: the produced lines are a first pass to check, not output to continue. */
+  review?: boolean;
 }
 
 /** Chat messages plus what the behaviour block actually covers. */
@@ -95,7 +97,14 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   ];
   const produced = (input.alreadyProduced ?? []).flatMap((l) => l.split(/\r?\n/).map((x) => x.trim()));
   const done = produced.filter((l) => l !== '');
-  if (done.length === 0) parts.push('请按上述格式输出该用户的全部事件行。');
+  if (input.review)
+    parts.push(
+      `以下 ${done.length} 行是第一遍抽取出的事件（source_behavior_ids 为其依据的行为）：`,
+      block('produced', done),
+      '请对照行为日志复查：只输出第一遍遗漏的事件行，以及需要更正的事件的更正后版本（引用相同的行为 id）；' +
+        '正确的行不要重复输出；如果没有需要补充或更正的，则不输出任何内容。',
+    );
+  else if (done.length === 0) parts.push('请按上述格式输出该用户的全部事件行。');
   else
     parts.push(
       `以下 ${done.length} 行事件已经输出过：`,

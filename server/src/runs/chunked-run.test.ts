@@ -156,3 +156,48 @@ describe('the 5,000-behaviour demo user', () => {
     }
   }, 150_000);
 });
+
+describe('EXTRACTION_PASSES=2', () => {
+  const ws = useWsServer({
+    PROMPT_BUDGET_CHARS: BUDGET,
+    EXTRACTION_PASSES: 2,
+    BUILTIN_PIECES_PER_SECOND: 0,
+    BUILTIN_FIRST_PIECE_MS: 0,
+  });
+
+  it('reviews each chunk against its first-pass events after that chunk, and keeps the result grounded', async () => {
+    const behaviours = ws.server.ctx.users.behaviours(USER);
+    const n = planChunks(behaviours, BUDGET).chunks.length;
+    const prompts: RequestEvent[] = [];
+    const onRequest = (r: RequestEvent) => prompts.push(r);
+    ws.server.builtin!.events.on('request', onRequest);
+    const c = await ws.connect();
+    try {
+      const runId = await c.start(USER);
+      const frames = await c.settled(runId, 20_000);
+      expect(frames.at(-1)).toMatchObject({ type: 'done', chunks: 2 * n, passes: 2 });
+      const passes = frames.flatMap((f) =>
+        f.type === 'progress' && f.stage === 'chunk' ? [`${f.chunk!.pass}:${f.chunk!.index}`] : [],
+      );
+      expect(passes).toEqual([...oneTo(n).map((i) => `1:${i}`), ...oneTo(n).map((i) => `2:${n + i}`)]);
+      expect(prompts).toHaveLength(2 * n);
+      // The review prompts list the first pass's events of their chunk, with their behaviours.
+      const reviews = prompts
+        .slice(n)
+        .map((p) => parsePrompt(p.body.messages as { role: string; content: string }[])!);
+      const stored = await getRun(ws.server, runId);
+      for (const r of reviews) {
+        const ids = new Set(r.behaviours.map((b) => b.id));
+        const expected = stored.events.filter((e) => e.sourceBehaviorIds.some((id) => ids.has(id)));
+        expect(r.alreadyProduced).toHaveLength(expected.length);
+      }
+      expect(reviews.some((r) => r.alreadyProduced.length > 0)).toBe(true);
+      const own = new Set(behaviours.map((b) => b.id));
+      for (const e of stored.events) for (const id of e.sourceBehaviorIds) expect(own.has(id)).toBe(true);
+      const want = deriveEventLines(USER, behaviours).map((l) => l.split('|').slice(1, 5).join('|'));
+      expect(eventKeys(stored).sort()).toEqual(want.sort());
+    } finally {
+      ws.server.builtin!.events.off('request', onRequest);
+    }
+  });
+});

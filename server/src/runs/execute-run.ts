@@ -11,10 +11,12 @@ export type { AbortReason } from './call-model.js';
 
 /** One upstream call of an attempt. */
 export interface Call {
-  /** Chat messages (carrying the lines already produced when resuming). */
-  messages: ChatMessages;
+  /** Chat messages (carrying the lines already produced when resuming), or built when the call starts. */
+  messages: ChatMessages | (() => ChatMessages);
   /** In a chunked run: the chunk (1-based) this call extracts. */
   chunk?: number;
+  /** Index (in the attempt's calls) of a call that must be done before this one starts. */
+  after?: number;
 }
 
 export interface ExecuteDeps {
@@ -27,6 +29,8 @@ export interface ExecuteDeps {
 
 /** What one call has done so far; its pieces wait here until the calls before it are done. */
 interface CallState {
+  /** The messages sent, once the call started. */
+  messages: ChatMessages;
   buffer: string[];
   text: string;
   usageReported: boolean;
@@ -44,6 +48,7 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
   run.controller = controller;
   run.attemptStartedAt = performance.now();
   const states: CallState[] = deps.calls.map(() => ({
+    messages: [],
     buffer: [],
     text: '',
     usageReported: false,
@@ -63,11 +68,11 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
   // Cancelled or failed mid-line: the half line is rejected as cut off, and regenerated on resume.
   if (outcome.kind !== 'done') handle(run, run.parser.end({ cutOff: true }));
   else handle(run, run.parser.end());
-  states.forEach((s, i) => {
-    if (!s.started || s.usageReported) return;
-    const prompt = deps.calls[i]!.messages.map((m) => m.content).join('\n');
+  for (const s of states) {
+    if (!s.started || s.usageReported) continue;
+    const prompt = s.messages.map((m) => m.content).join('\n');
     addUsage(run, estimateTokens(prompt), estimateTokens(s.text), true);
-  });
+  }
   run.durationMs = run.elapsedMs();
   const counts = () => ({
     events: run.eventCount,
@@ -75,7 +80,8 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
     pieces: run.pieces,
     usage: run.usage,
     durationMs: run.durationMs,
-    ...(run.chunkSizes ? { chunks: run.chunkSizes.length, merged: run.merged } : {}),
+    ...(run.chunkSizes ? { chunks: run.chunkSizes.length * run.passes, merged: run.merged } : {}),
+    ...(run.passes > 1 ? { passes: run.passes } : {}),
   });
   if (outcome.kind === 'done') {
     run.status = 'done';
@@ -154,13 +160,20 @@ function runCalls(
       }
     };
     const launch = () => {
-      while (!settled && next < calls.length && next - current < concurrency) {
+      while (
+        !settled &&
+        next < calls.length &&
+        next - current < concurrency &&
+        (calls[next]!.after ?? -1) < current
+      ) {
         const i = next++;
         const s = states[i]!;
         const child = new AbortController();
         children.push(child);
         s.started = true;
-        void callModel({ llm: deps.llm, config, model: run.model }, calls[i]!.messages, child, {
+        const m = calls[i]!.messages;
+        s.messages = typeof m === 'function' ? m() : m;
+        void callModel({ llm: deps.llm, config, model: run.model }, s.messages, child, {
           content: (text) => {
             if (settled) return;
             s.text += text;

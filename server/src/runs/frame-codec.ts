@@ -59,6 +59,8 @@ export interface LogState {
   eventFrames: { event: ExtractedEvent; replaces: number[]; chunk: number }[];
   /** Behaviours per chunk, from the start frame; null when one call covers the history. */
   chunkSizes: number[] | null;
+  /** Extraction passes, from the start frame. */
+  passes: number;
   /** Each chunk whose output began, with where its text begins. */
   chunkStarts: { index: number; textAt: number }[];
   merged: number;
@@ -74,6 +76,7 @@ export function readLog(frames: readonly string[]): LogState {
     cutOffLines: new Set(),
     eventFrames: [],
     chunkSizes: null,
+    passes: 1,
     chunkStarts: [],
     merged: 0,
   };
@@ -94,7 +97,9 @@ export function readLog(frames: readonly string[]): LogState {
       state.merged += replaces.length;
       state.eventFrames.push({ event: f.event, replaces, chunk: state.chunkStarts.at(-1)?.index ?? 1 });
     } else if (json.startsWith('{"type":"start"')) {
-      state.chunkSizes = (JSON.parse(json) as { chunks?: number[] }).chunks ?? null;
+      const start = JSON.parse(json) as { chunks?: number[]; passes?: number };
+      state.chunkSizes = start.chunks ?? null;
+      state.passes = start.passes ?? 1;
     } else if (json.startsWith('{"type":"progress"') && json.includes('"stage":"chunk"')) {
       const index = (JSON.parse(json) as { chunk: { index: number } }).chunk.index;
       state.chunkStarts.push({ index, textAt });

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
 import {
-  type Behaviour,
-  type User,
   type ErrorCode,
   isRetryable,
   type RunStatus,
@@ -17,6 +15,7 @@ import type { UsersRepo } from '../db/users-repo.js';
 import { planChunks } from '../llm/chunk-plan.js';
 import { buildPrompt } from '../llm/prompt.js';
 import type { Metrics } from '../metrics.js';
+import { chunkCalls, promptOf } from './chunk-calls.js';
 import { executeRun, handle, type AbortReason, type Call } from './execute-run.js';
 import { Run } from './run.js';
 import { Subscription, type FrameSink } from './subscription.js';
@@ -163,23 +162,25 @@ export class RunManager {
     this.checkCapacity();
     const behaviours = users.behaviours(userId);
     const plan = planChunks(behaviours, config.PROMPT_BUDGET_CHARS);
+    const passes = config.EXTRACTION_PASSES;
     // A history that fits one prompt runs as one call, exactly as short histories always have.
-    const chunked = plan.chunks.length > 1;
+    const chunked = plan.chunks.length > 1 || passes > 1;
     const prompt = chunked
       ? null
       : buildPrompt({ user, behaviours, budgetChars: config.PROMPT_BUDGET_CHARS });
     const truncated = prompt?.truncated ? { included: prompt.included.length, total: prompt.total } : null;
     const behaviourIds = (prompt?.included ?? plan.chunks.flat()).map((b) => b.id);
     const chunkSizes = chunked ? plan.chunks.map((c) => c.length) : null;
-    const calls: Call[] = prompt
-      ? [{ messages: prompt.messages }]
-      : plan.chunks.map((c, i) => ({ messages: chunkPrompt(user, c), chunk: i + 1 }));
     const id = newRunId();
     this.deps.writer.createRun({ id, userId, model: modelName, behaviourIds, truncated, startKey });
     const run = new Run(
-      { id, userId, model: modelName, status: 'running', behaviourIds, truncated, chunkSizes },
+      { id, userId, model: modelName, status: 'running', behaviourIds, truncated, chunkSizes, passes },
       this.deps.writer,
     );
+    const byId = new Map(behaviours.map((b) => [b.id, b]));
+    const calls: Call[] = prompt
+      ? [{ messages: prompt.messages }]
+      : chunkCalls(run, user, (bid) => byId.get(bid), 1, []);
     this.loaded.set(id, run);
     run.emit({
       type: 'start',
@@ -189,6 +190,7 @@ export class RunManager {
       behaviourCount: behaviourIds.length,
       truncated,
       ...(chunkSizes ? { chunks: chunkSizes } : {}),
+      ...(passes > 1 ? { passes } : {}),
     });
     if (truncated) {
       run.emit({
@@ -265,17 +267,18 @@ export class RunManager {
     const message = by === 'restart' ? '服务重启后自动继续生成…' : '继续生成剩余事件…';
     run.emit({ type: 'progress', stage: 'resumed', message, percent: run.percent() });
     if (run.text.length > 0 && !run.text.endsWith('\n')) run.chunk('\n');
-    const pick = (ids: readonly string[]) => ids.flatMap((id) => byId.get(id) ?? []);
     // Finished chunks are not asked again; the interrupted one continues from its produced lines.
-    const from = run.currentChunk?.index ?? 1;
     const calls: Call[] = run.chunkSizes
-      ? splitBySizes(run.behaviourIds, run.chunkSizes)
-          .slice(from - 1)
-          .map((ids, k) => ({
-            chunk: from + k,
-            messages: chunkPrompt(user, pick(ids), k === 0 ? alreadyProduced : []),
-          }))
-      : [{ messages: chunkPrompt(user, pick(run.behaviourIds), alreadyProduced) }];
+      ? chunkCalls(run, user, (id) => byId.get(id), run.currentChunk?.index ?? 1, alreadyProduced)
+      : [
+          {
+            messages: promptOf(
+              user,
+              run.behaviourIds.flatMap((id) => byId.get(id) ?? []),
+              alreadyProduced,
+            ),
+          },
+        ];
     this.execute(run, calls, 'resume');
     return run;
   }
@@ -520,19 +523,6 @@ export class RunManager {
       }
     }
   }
-}
-
-const MAX_BUDGET = Number.MAX_SAFE_INTEGER;
-
-/** A prompt of these behaviours, none cut: a chunk was planned to fit, and a resume keeps its run's. */
-function chunkPrompt(user: User, behaviours: Behaviour[], alreadyProduced: string[] = []): Call['messages'] {
-  return buildPrompt({ user, behaviours, budgetChars: MAX_BUDGET, alreadyProduced }).messages;
-}
-
-/** `ids` cut into consecutive groups of the given sizes. */
-function splitBySizes(ids: readonly string[], sizes: readonly number[]): string[][] {
-  let at = 0;
-  return sizes.map((n) => ids.slice(at, (at += n)));
 }
 
 function resumable(status: RunStatus, errorCode: string | null): boolean {

@@ -32,6 +32,8 @@ export interface RunInit {
   storedSeq?: number;
   /** Behaviours per chunk for a new run whose history takes several upstream calls. */
   chunkSizes?: number[] | null;
+  /** 2 when each chunk is reviewed in a second pass. */
+  passes?: number;
 }
 
 /**
@@ -71,6 +73,8 @@ export class Run implements FrameSource, PatchSource {
   private commitWaiters: (() => void)[] = [];
   /** Behaviours per chunk when the history takes several calls (null: one call covers it). */
   readonly chunkSizes: number[] | null;
+  /** 2 when each chunk is reviewed in a second pass (chunks N+1…2N review chunks 1…N). */
+  readonly passes: number;
   /** Merges events across chunks; only chunked runs merge. */
   readonly merger: EventMerger | null;
   /** The chunk whose output the text is now, and where its text begins (chunked runs). */
@@ -105,6 +109,7 @@ export class Run implements FrameSource, PatchSource {
     // Only a chunked run's log is read whole: its chunks and merges are part of its state.
     const log = this.frames[0]?.includes('"chunks":[') ? readLog(this.frames) : null;
     this.chunkSizes = init.chunkSizes ?? log?.chunkSizes ?? null;
+    this.passes = init.passes ?? log?.passes ?? 1;
     this.merger = this.chunkSizes ? new EventMerger(this.behaviourIds, this.chunkSizes) : null;
     if (log) {
       for (const f of log.eventFrames) this.merger!.restore(f.event, f.replaces, f.chunk);
@@ -210,16 +215,29 @@ export class Run implements FrameSource, PatchSource {
     return m;
   }
 
-  /** The output of chunk `index` (1-based) begins here. */
+  /** Events as they stand now (merged ones replaced), in line order. */
+  liveEvents(): ExtractedEvent[] {
+    return this.merger?.events ?? [];
+  }
+
+  /** The output of chunk `index` (1-based; with two passes N+i reviews chunk i) begins here. */
   beginChunk(index: number): void {
-    const total = this.chunkSizes!.length;
+    const n = this.chunkSizes!.length;
+    const total = n * this.passes;
+    const pass = index > n ? 2 : 1;
+    const of = ((index - 1) % n) + 1;
     this.currentChunk = { index, textAt: this.text.length };
     this.emit({
       type: 'progress',
       stage: 'chunk',
-      message: `正在分析第 ${index}/${total} 段行为记录…`,
+      message: pass === 1 ? `正在分析第 ${of}/${n} 段行为记录…` : `第二遍：正在复查第 ${of}/${n} 段的事件…`,
       percent: this.percent(),
-      chunk: { index, total, behaviours: this.chunkSizes![index - 1]! },
+      chunk: {
+        index,
+        total,
+        behaviours: this.chunkSizes![of - 1]!,
+        ...(this.passes > 1 ? { pass } : {}),
+      },
     });
   }
 

@@ -5,13 +5,14 @@ import { importOf, postBytes } from '../../data/import-stall-bench.js';
 import { readSse } from '../../test-support/sse-client.js';
 import { deadline, startTestServer, type TestServer } from '../../test-support/test-server.js';
 
-// The old one-transaction import held the loop 1.3–2 s at 50,000 rows on a quiet machine (3.5 s and more
-// when loaded). This 2-core machine is shared: with other suites running, an idle loop alone showed gaps of
-// ~180 ms, and the import's own worker competes for the same cores. So the loop itself is bounded at 300 ms.
-// A frame or a /health answer takes several turns (model → SDK → run → commit → SSE → client, all in this
-// process), each of which may wait behind a write slice, so they get twice that: still a third of the old stall.
-const MAX_LOOP_STALL_MS = 300;
-const MAX_HOPS_STALL_MS = 600;
+// The old one-transaction import held the loop 1.3–2 s at 50,000 rows on a quiet machine, 3.5 s and more
+// on a loaded one. This 2-core machine is shared: with other suites running (load 10), a CPU profile showed
+// this process unscheduled for 275 ms with nothing of ours running, while the import's own steps last a few
+// ms. So the loop is bounded at 500 ms, well above that and well below the old stall. A frame or a /health
+// answer takes several turns (model → SDK → run → commit → SSE → client, all in this process), each of which
+// may also wait behind a write slice, so they get 800 ms.
+const MAX_LOOP_STALL_MS = 500;
+const MAX_HOPS_STALL_MS = 800;
 
 describe('a large import', () => {
   let s: TestServer;

@@ -19,6 +19,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_runs: 429,
+  shutting_down: 503,
 };
 
 /** An expected failure with a stable code; transports turn it into a JSON body or an error frame. */

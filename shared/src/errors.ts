@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'upstream_dropped',
   'upstream_stalled',
   // the server itself
+  'shutting_down',
   'interrupted',
   'internal',
 ] as const;
@@ -54,6 +55,7 @@ export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'upstream_unavailable',
   'upstream_dropped',
   'upstream_stalled',
+  'shutting_down',
   'interrupted',
   'internal',
 ]);

@@ -1,12 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
-import {
-  type ErrorCode,
-  isRetryable,
-  type RunStatus,
-  type RunSummary,
-  USER_ID_RE,
-} from '@app/shared';
+import { type ErrorCode, isRetryable, type RunStatus, type RunSummary, USER_ID_RE } from '@app/shared';
 import { AppError } from '../app-error.js';
 import type { Config } from '../config.js';
 import type { FrameWriter } from '../db/frame-writer.js';
@@ -59,6 +53,8 @@ export class RunManager {
   /** Runs with an idle check planned for the next turn (one per run, however many watchers catch up). */
   private readonly parkChecks = new Set<string>();
   private readonly executing = new Set<Promise<void>>();
+  /** Set by shutdown(): a run started now would only be cut by it. */
+  private closing = false;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly deps: RunManagerDeps) {
@@ -418,6 +414,7 @@ export class RunManager {
 
   /** Stops every run (they end as cancelled with reason `shutdown`, resumable) and writes everything. */
   async shutdown(): Promise<void> {
+    this.closing = true;
     clearInterval(this.sweeper);
     for (const r of this.loaded.values()) if (r.status === 'running') r.controller?.abort('shutdown');
     await Promise.allSettled([...this.executing]);
@@ -425,6 +422,12 @@ export class RunManager {
   }
 
   private checkCapacity(): void {
+    if (this.closing) {
+      throw new AppError(
+        'shutting_down',
+        'The server is shutting down; start or resume the run again in a moment.',
+      );
+    }
     const max = this.deps.config.MAX_RUNNING_RUNS;
     if (this.running() >= max) {
       throw new AppError(

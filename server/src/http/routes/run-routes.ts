@@ -23,6 +23,7 @@ import { valid } from '../openapi/validate.js';
 const TAGS = ['runs'];
 const notFound = problem('`run_not_found`.');
 const malformed = problem('`bad_request`: a malformed run id.');
+const stopping = problem('`shutting_down`: the server is stopping; try again once it is back (retryable).');
 const overLimit = problem(
   '`too_many_runs`: MAX_RUNNING_RUNS, or MAX_RUNNING_RUNS_PER_CLIENT for this client, are generating (retryable).',
 );
@@ -94,6 +95,7 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
         404: notFound,
         409: problem('`run_not_resumable`: the run is running, or finished without a retryable error.'),
         429: overLimit,
+        503: stopping,
       },
     }),
     valid('param', runIdParamSchema),
@@ -121,6 +123,7 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
         400: problem('`bad_request`: no userId, a malformed key, or a key used for another user.'),
         404: problem('`user_not_found`.'),
         429: overLimit,
+        503: stopping,
       },
     }),
     async (c) => {

@@ -75,6 +75,7 @@ export function streamRoutes(ctx: AppContext): Hono<HonoEnv> {
         400: problem('`bad_request`: a malformed user id.'),
         404: problem('`user_not_found`.'),
         429: problem('`too_many_runs` (retryable).'),
+        503: problem('`shutting_down`: the server is stopping (retryable).'),
       },
     }),
     valid('param', userIdParamSchema),

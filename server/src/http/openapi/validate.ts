@@ -14,10 +14,10 @@ export function valid<T extends Target, S extends z.ZodType>(target: T, schema: 
   return validator(target, schema, (result, _c: Context) => {
     if (result.success) return;
     const why = result.error
-      .map(
-        (i) =>
-          `${LABEL[target]} ${(i.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)).join('.')} ${i.message}`,
-      )
+      .map((i) => {
+        const name = (i.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)).join('.');
+        return `${LABEL[target]} ${name}: ${i.message}`;
+      })
       .join('; ');
     throw new AppError('bad_request', `${why}.`);
   });

@@ -25,7 +25,7 @@ export function parseOffThread(
   }
   let bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   // Only a whole ArrayBuffer can be moved; a view into a larger (pooled) one is copied out first.
-  if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = new Uint8Array(bytes);
   const worker = new Worker(new URL('./import-parse-worker.mjs', import.meta.url), {
     workerData: { bytes, format, keepErrors },
     transferList: [bytes.buffer as ArrayBuffer],

@@ -50,9 +50,8 @@ const isStale = (r: ImportRow) => ownerGone(r.owner) || Date.now() - r.heartbeat
 /**
  * Writes an import into `users` and `behaviours` in short transactions, its rows tagged with its id and
  * hidden from readers (the views `visible_users` and `visible_behaviours`) until {@link publish} flips its
- * one row of `imports`. A database holds
- * one import being written at a time; rows of a failed or crashed one are deleted in slices by
- * {@link sweepStep}.
+ * one row of `imports`. A database holds one import being written at a time; {@link sweepStep} deletes the
+ * rows of a failed or crashed one, and moves published user updates into the users' rows, in slices.
  */
 export class ImportStaging {
   private readonly stmt;
@@ -147,7 +146,7 @@ export class ImportStaging {
 
   /**
    * Writes one slice (a JSON array, see `ImportSlices`) in one transaction: users of the file (new ones
-   * hidden until publish; for existing ones the new name and profile, applied at publish), users only
+   * hidden until publish; for existing ones the new name and profile, shown from publish on), users only
    * named by behaviours (those that do not exist yet), or behaviours. Returns the rows inserted.
    */
   write(importId: number, kind: 'users' | 'mentioned' | 'behaviours', slice: Slice): number {

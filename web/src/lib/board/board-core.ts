@@ -1,7 +1,7 @@
 import type { ConnectionState } from '@app/shared/client';
 import { isLive, isSettled } from '../status';
 import type { Panel } from '../stores/panel.svelte';
-import { loadBoard, restore, saveBoard, snapshot } from './board-storage';
+import { loadBoard, restore, saveBoard, snapshot, type SavedPanel } from './board-storage';
 import { BoardStreams, type StreamsHost } from './board-streams';
 import type { StatusChange } from './frame-loop';
 import { Launcher } from './launcher';
@@ -27,6 +27,7 @@ export abstract class BoardCore implements StreamsHost {
   abstract now: number;
   abstract settledCount: number;
   protected abstract newPanel(user: User): Panel;
+  abstract render(): void;
 
   private readonly streams = new BoardStreams(this);
   private readonly launcher = new Launcher<Panel>({
@@ -48,7 +49,13 @@ export abstract class BoardCore implements StreamsHost {
     this.columns = Number.isInteger(saved.columns) ? saved.columns : 0;
     this.concurrency = clampConcurrency(Number(saved.concurrency) || 4, null);
     this.streams.open();
-    restore(saved, (s) => (this.panelOf(s.userId) ? null : this.add([{ id: s.userId, name: s.name }])[0]!), {
+    const make = (s: SavedPanel): Panel | null => {
+      if (this.panelOf(s.userId)) return null;
+      const panel = this.newPanel({ id: s.userId, name: s.name ?? null });
+      this.panels.push(panel);
+      return panel;
+    };
+    restore(saved, make, {
       watch: (p, runId) => void this.streams.requests.watch(p, runId),
       resend: (p, key) => {
         p.startKey = key;
@@ -115,6 +122,7 @@ export abstract class BoardCore implements StreamsHost {
     this.launcher.queue.remove(panel);
     this.streams.runs.detach(panel);
     this.panels = this.panels.filter((p) => p !== panel);
+    this.save();
     this.pump();
   }
 

@@ -21,6 +21,8 @@ export interface StreamsHost {
   pump(): void;
   /** The status changes of one per-frame update. */
   updated(changes: StatusChange<Panel>[]): void;
+  /** Applies the state just synced to the DOM now, so the per-frame budget counts the DOM writes. */
+  render(): void;
   fail(panel: Panel, action: RequestAction, err: unknown): void;
   save(): void;
   /** A start that died with its transport: queue it again. */
@@ -38,7 +40,9 @@ export class BoardStreams {
     () => this.host.panels.some((p) => p.status === 'starting' || p.busy),
   );
   private readonly transport = () => this.link.transport;
-  private readonly frames = new FrameLoop<Panel>((changes) => this.host.updated(changes));
+  private readonly frames = new FrameLoop<Panel>((changes) => this.host.updated(changes), {
+    render: () => this.host.render(),
+  });
   readonly runs = new PanelRuns<Panel>({
     transport: this.transport,
     changed: (p) => {

@@ -55,6 +55,7 @@ export class Launcher<P extends LaunchPanel> {
   batch(panels: readonly P[], limit: number): void {
     for (const p of panels) if (!isLive(p.status) && p.status !== 'queued') this.queue.add(p, limit);
     this.pump();
+    this.ctx.changed();
   }
 
   /** Starts (or regenerates) one panel's run now, or first in the queue while the server's limit is reached. */
@@ -62,21 +63,22 @@ export class Launcher<P extends LaunchPanel> {
     if (isLive(panel.status) || panel.status === 'queued') return;
     this.queue.add(panel, SERVER_LIMIT, true);
     this.pump();
+    this.ctx.changed();
   }
 
   /** Starts queued panels while there is room under their limit and the server's. */
   pump(): void {
     const transport = this.ctx.transport();
     const maxLive = this.ctx.maxLive();
-    if (transport && maxLive !== null) {
-      for (const panel of this.queue.take(this.ctx.live(), maxLive)) {
-        this.ctx.runs.detach(panel);
-        panel.clear('starting');
-        panel.notify = true;
-        panel.liveSince = Date.now();
-        void this.keys.start(panel, transport);
-      }
+    if (!transport || maxLive === null) return;
+    const started = this.queue.take(this.ctx.live(), maxLive);
+    for (const panel of started) {
+      this.ctx.runs.detach(panel);
+      panel.clear('starting');
+      panel.notify = true;
+      panel.liveSince = Date.now();
+      void this.keys.start(panel, transport);
     }
-    this.ctx.changed();
+    if (started.length > 0) this.ctx.changed();
   }
 }

@@ -1,4 +1,5 @@
 import type { ConnectionState } from '@app/shared/client';
+import { flushSync } from 'svelte';
 import { BoardCore, type User } from '../board/board-core';
 import type { Transport } from '../board/transport';
 import { Panel } from './panel.svelte';
@@ -28,6 +29,10 @@ class Board extends BoardCore {
 
   protected newPanel(user: User): Panel {
     return new Panel(user.id, user.name);
+  }
+
+  render(): void {
+    flushSync();
   }
 }
 

@@ -18,10 +18,7 @@ const SCANNED = ['web/src', 'server/src'];
  * Declarations still to be replaced by the shared type (`file name`), each a one-line change in code
  * being reworked now. The list may only shrink: an entry that no longer mirrors fails the test.
  */
-const NOT_YET_MOVED = new Set([
-  'server/src/data/import-service.ts ImportResult',
-  'server/src/db/users-repo.ts UserListItem',
-]);
+const NOT_YET_MOVED = new Set<string>([]);
 
 /** Field names of every object schema shared exports (union members included), by type name. */
 function schemaShapes(): Map<string, Set<string>> {

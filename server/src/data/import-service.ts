@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ImportSummary } from '@app/shared';
 import type { ImportStaging } from '../db/import-staging.js';
 import type { UsersRepo } from '../db/users-repo.js';
 import { parseOffThread } from './import-off-thread.js';
@@ -12,9 +13,8 @@ export { detectFormat, parseImport, type ImportError, type ImportFormat } from '
  * `users` counts user rows written (from the file plus `createdUsers`, the ones made with an empty profile
  * because behaviours referenced them); `behaviours` counts behaviours inserted.
  */
-export type ImportResult =
-  | { ok: true; users: number; behaviours: number; createdUsers: number }
-  | { ok: false; errors: ImportError[] };
+/** What an import did: the REST answer's summary, or every bad row. */
+export type ImportResult = ImportSummary | { ok: false; errors: ImportError[] };
 
 /**
  * Validates a whole import, including against the database, then writes it. All or nothing: with any bad

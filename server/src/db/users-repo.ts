@@ -1,11 +1,8 @@
-import type { Behaviour, Profile, RunStatus, User } from '@app/shared';
+import type { Behaviour, Profile, RunStatus, User, UserListItem } from '@app/shared';
 import { ImportStaging } from './import-staging.js';
 import type { DB } from './open-database.js';
 
-export interface UserListItem extends User {
-  behaviourCount: number;
-  lastRun: { id: string; status: RunStatus; createdAt: string } | null;
-}
+export type { UserListItem } from '@app/shared';
 
 interface UserRow {
   id: string;

@@ -21,7 +21,7 @@ const envSchema = z
     ALLOWED_HOSTS: z.string().default(''),
     /** Proxies whose X-Forwarded-For/-Proto are believed: comma-separated IPs, subnets, `loopback`, `uniquelocal`… */
     TRUST_PROXY: z.string().default(''),
-    /** Prompt budget for the behaviour block, characters. */
+    /** Prompt budget for the behaviour block, characters: a longer history is split into chunks that fit. */
     PROMPT_BUDGET_CHARS: int(12_000),
     /** Chunk calls of one run in flight at once; their output still reaches the log in chunk order. */
     CHUNK_CONCURRENCY: int(2),

@@ -43,10 +43,6 @@ export class EventMerger {
     return [...this.live.values()].sort((a, b) => a.lineNo - b.lineNo);
   }
 
-  get size(): number {
-    return this.live.size;
-  }
-
   /** Adds an event of chunk `chunk` (1-based); events of one chunk are the model's own, never merged. */
   add(e: ExtractedEvent, chunk: number): Merged {
     const partners = new Set<number>();

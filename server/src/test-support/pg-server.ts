@@ -47,12 +47,12 @@ async function ownedTempDir(prefix: string): Promise<string> {
 }
 
 /**
- * One initdb'd data folder per machine and PostgreSQL version, copied for each server (about 1 s
+ * One initdb'd data folder per machine, user and PostgreSQL version, copied for each server (about 1 s
  * saved per start). Built aside and renamed into place, so concurrent test processes never see half of one.
  */
 async function templateData(bin: string): Promise<string> {
   const key = createHash('sha256')
-    .update([bin, runAs() ?? '', ...INITDB_ARGS].join('\0'))
+    .update([bin, process.getuid?.() ?? '', ...INITDB_ARGS].join('\0'))
     .digest('hex')
     .slice(0, 12);
   const final = join(tmpdir(), `es-pg-template-${key}`);

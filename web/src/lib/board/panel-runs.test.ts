@@ -39,6 +39,8 @@ describe('PanelRuns', () => {
     runs.frame(chunk('run_1', 2, '看车'));
     runs.frame(chunk('run_1', 3, '|'));
     expect(panel.view?.text).toBe('用户看车|');
+    // The chunked copy the panel reads holds the same text: a duplicate frame is not logged twice.
+    expect(panel.view?.textLog.since(0)).toBe('用户看车|');
     expect(ctx.changed).toHaveBeenCalledTimes(4);
   });
 
@@ -51,6 +53,7 @@ describe('PanelRuns', () => {
     expect(panel.view?.text).toBe('');
     runs.frame(chunk('run_1', 1, 'b'));
     expect(panel.view?.text).toBe('b');
+    expect(panel.view?.textLog.since(0)).toBe('b');
     runs.detach(panel);
     expect(transport.unwatch).toHaveBeenCalledWith('run_1');
     expect([panel.runId, panel.view]).toEqual([null, null]);

@@ -1,15 +1,27 @@
 import type { RunFrame } from '@app/shared';
 import { applyFrame, createRunView, type RunView } from '@app/shared/client';
 import type { PanelStatus } from '../status';
+import { TextLog } from './text-log';
 import type { Transport } from './transport';
 
 /** Frames of a run we do not know yet (its start ack is on the way) are kept this long. */
 const ORPHAN_LIMIT = 5000;
 
+/** A run view with its model text also kept in chunks, so a panel reads only what is new. */
+export interface PanelView extends RunView {
+  textLog: TextLog;
+}
+
+/** An empty {@link PanelView} of a run. */
+export const createPanelView = (runId: string): PanelView => ({
+  ...createRunView(runId),
+  textLog: new TextLog(),
+});
+
 /** The part of a panel that shows a run. */
 export interface RunPanel {
   runId: string | null;
-  view: RunView | null;
+  view: PanelView | null;
   status: PanelStatus;
   /** Forgets the shown run and shows `status`. */
   clear(status: PanelStatus): void;
@@ -36,7 +48,7 @@ export class PanelRuns<P extends RunPanel> {
   attach(panel: P, runId: string): void {
     panel.clear(panel.status);
     panel.runId = runId;
-    panel.view = createRunView(runId);
+    panel.view = createPanelView(runId);
     this.byRun.set(runId, panel);
     this.ctx.changed(panel);
     const early = this.orphans.get(runId);
@@ -62,7 +74,9 @@ export class PanelRuns<P extends RunPanel> {
       this.orphans.set(f.runId, list);
       return;
     }
-    if (applyFrame(panel.view, f)) this.ctx.changed(panel);
+    if (!applyFrame(panel.view, f)) return;
+    if (f.type === 'llm_chunk') panel.view.textLog.append(f.content);
+    this.ctx.changed(panel);
   }
 
   /** The run's log restarts from seq 1: its view is rebuilt from the replay. */
@@ -73,7 +87,7 @@ export class PanelRuns<P extends RunPanel> {
 
   /** An empty view of the panel's run, for a replay from seq 1. */
   rebuild(panel: P, runId: string): void {
-    panel.view = createRunView(runId);
+    panel.view = createPanelView(runId);
     this.ctx.changed(panel);
   }
 }

@@ -1,5 +1,7 @@
 import type { ExtractedEvent, RejectedLine, TokenUsage } from '@app/shared';
 import type { RunView } from '@app/shared/client';
+import type { PanelView } from '../board/panel-runs';
+import type { TextSource } from '../board/text-log';
 import { isLive, type PanelStatus } from '../status';
 
 /**
@@ -12,7 +14,10 @@ export class Panel {
   name = $state<string | null>(null);
   runId = $state<string | null>(null);
   status = $state<PanelStatus>('idle');
-  text = $state.raw('');
+  /** The model text, read by offset so that a view of it appends only what is new. */
+  text = $state.raw<TextSource | null>(null);
+  /** Its length: changes whenever text was added. */
+  textLength = $state(0);
   /** Bumped whenever the text starts over (another run, a replay), so views of it can append otherwise. */
   textEpoch = $state(0);
   events = $state.raw<ExtractedEvent[]>([]);
@@ -33,16 +38,18 @@ export class Panel {
   busy = $state(false);
 
   /** The run view frames are folded into (plain, not reactive). */
-  view: RunView | null = null;
+  view: PanelView | null = null;
   /** Key of the start in flight, kept until it is answered so a retry cannot start a second run. */
   startKey: string | null = null;
   /** Status changes deserve a toast: we started/resumed the run, or it was live when we attached. */
   notify = false;
-  private synced: { view: RunView | null; events: number; rejected: number } = {
-    view: null,
-    events: 0,
-    rejected: 0,
-  };
+  /** What was copied last: a view's lists grow in place, and a merge (`replaces`) makes a new events array. */
+  private synced: {
+    view: PanelView | null;
+    events: ExtractedEvent[] | null;
+    eventCount: number;
+    rejected: number;
+  } = { view: null, events: null, eventCount: 0, rejected: 0 };
 
   constructor(userId: string, name: string | null = null) {
     this.userId = userId;
@@ -52,9 +59,10 @@ export class Panel {
   /** Forgets the shown run (before a new one or a re-attach). */
   clear(status: PanelStatus): void {
     this.view = null;
-    this.synced = { view: null, events: 0, rejected: 0 };
+    this.synced = { view: null, events: null, eventCount: 0, rejected: 0 };
     this.textEpoch++;
-    this.text = '';
+    this.text = null;
+    this.textLength = 0;
     this.events = [];
     this.rejected = [];
     this.percent = 0;
@@ -74,13 +82,15 @@ export class Panel {
     if (!view) return;
     const fresh = this.synced.view !== view;
     if (fresh) {
-      this.synced = { view, events: -1, rejected: -1 };
+      this.synced = { view, events: null, eventCount: -1, rejected: -1 };
       this.textEpoch++;
     }
-    if (this.text !== view.text) this.text = view.text;
-    if (this.synced.events !== view.events.length) {
+    this.text = view.textLog;
+    this.textLength = view.textLog.length;
+    if (this.synced.events !== view.events || this.synced.eventCount !== view.events.length) {
       this.events = view.events.slice();
-      this.synced.events = view.events.length;
+      this.synced.events = view.events;
+      this.synced.eventCount = view.events.length;
     }
     if (this.synced.rejected !== view.rejected.length) {
       this.rejected = view.rejected.slice();

@@ -1,3 +1,5 @@
+import type { TextSource } from '$lib/board/text-log';
+
 /** Where streamed text goes: one block per line, the last one still being written. */
 export interface LineSink {
   /** Appends to the line being written (starting one if there is none). */
@@ -19,15 +21,15 @@ export class TextAppender {
 
   constructor(private readonly sink: LineSink) {}
 
-  /** Shows `text`; false when nothing changed. */
-  update(text: string, epoch: unknown): boolean {
+  /** Shows `text` (a string, or a source read from where it was last read); false when nothing changed. */
+  update(text: string | TextSource, epoch: unknown): boolean {
     if (epoch !== this.epoch || text.length < this.length) {
       this.epoch = epoch;
       this.length = 0;
       this.sink.clear();
     }
     if (text.length === this.length) return false;
-    const fresh = text.slice(this.length);
+    const fresh = typeof text === 'string' ? text.slice(this.length) : text.since(this.length);
     this.length = text.length;
     let start = 0;
     for (let nl = fresh.indexOf('\n'); nl !== -1; nl = fresh.indexOf('\n', start)) {
@@ -41,17 +43,33 @@ export class TextAppender {
   }
 }
 
-/** A {@link LineSink} over an element: a block `<span class="line">` per line, text appended in place. */
+/** Lines per block: blocks out of view are skipped by layout and paint (`content-visibility: auto`). */
+export const LINES_PER_BLOCK = 64;
+
+/**
+ * A {@link LineSink} over an element: a block `<span class="line">` per line, text appended in place, the
+ * lines grouped in `<div class="block">`s of {@link LINES_PER_BLOCK}, so a frame lays out and paints the
+ * blocks in view, not every line of a long run's text.
+ */
 export function lineElements(root: HTMLElement): LineSink {
   let current: Text | null = null;
+  let block: HTMLElement | null = null;
+  let lines = 0;
   return {
     append(text) {
       if (!current) {
+        if (!block || lines === LINES_PER_BLOCK) {
+          block = document.createElement('div');
+          block.className = 'block';
+          root.append(block);
+          lines = 0;
+        }
         const line = document.createElement('span');
         line.className = 'line';
         current = document.createTextNode('');
         line.append(current);
-        root.append(line);
+        block.append(line);
+        lines++;
       }
       current.appendData(text);
     },
@@ -61,6 +79,8 @@ export function lineElements(root: HTMLElement): LineSink {
     clear() {
       root.replaceChildren();
       current = null;
+      block = null;
+      lines = 0;
     },
   };
 }

@@ -12,5 +12,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Three instances, PostgreSQL and Redis per test, with latency bounds: run alone after the rest
+    // (vitest.cluster.config.ts), not beside other files on a two-core machine.
+    exclude: ['**/node_modules/**', 'server/src/cluster/**', 'scripts/cluster-local.test.ts'],
   },
 });

@@ -20,6 +20,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   unsupported_media_type: 415,
   too_many_runs: 429,
   shutting_down: 503,
+  storage_unavailable: 503,
+  bus_unavailable: 503,
 };
 
 /** An expected failure with a stable code; transports turn it into a JSON body or an error frame. */

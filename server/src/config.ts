@@ -10,6 +10,25 @@ const envSchema = z
     /** Bind address. Without API_TOKEN the default stays on loopback. */
     HOST: z.string().optional(),
     DATABASE_PATH: z.string().default('data/app.db'),
+    /** postgres://…: PostgreSQL holds the records instead of the SQLite file at DATABASE_PATH. */
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL')
+      .optional(),
+    /** redis://… (with DATABASE_URL): instances share running runs, their streams, commands and leases. */
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// URL')
+      .optional(),
+    /** This instance's name in health, logs and leases; unset: host name and process id. */
+    INSTANCE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'INSTANCE_ID: letters, digits, . _ - (at most 64)')
+      .optional(),
+    /** Cluster: a running run's lease; an instance that stops renewing loses its runs after this long. */
+    LEASE_MS: z.coerce.number().int().min(500).default(5000),
+    /** Cluster: how often instances look for runs whose lease expired (taken over within LEASE_MS + this). */
+    TAKEOVER_CHECK_MS: z.coerce.number().int().min(100).default(1000),
     /** Any OpenAI-compatible endpoint; unset means the built-in model. */
     OPENAI_BASE_URL: z.string().url().optional(),
     OPENAI_API_KEY: z.string().optional(),
@@ -74,6 +93,10 @@ const envSchema = z
   .refine((e) => e.WS_MAX_MESSAGE_BYTES >= 256, { message: 'WS_MAX_MESSAGE_BYTES must be at least 256' })
   .refine((e) => e.WS_HEARTBEAT_MS === 0 || e.WS_HEARTBEAT_MS >= 1000, {
     message: 'WS_HEARTBEAT_MS must be 0 (off) or at least 1000',
+  })
+  .refine((e) => !e.REDIS_URL || e.DATABASE_URL, {
+    message: 'REDIS_URL needs DATABASE_URL: instances share runs through PostgreSQL and Redis together',
+    path: ['REDIS_URL'],
   })
   .superRefine((e, ctx) => {
     try {

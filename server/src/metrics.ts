@@ -26,6 +26,11 @@ export class Metrics {
     runsInMemory(): number;
     parkedWatchers(): number;
     webSockets(): number;
+    /** Cluster figures (0 in embedded mode). */
+    runsOwned?(): number;
+    runsTakenOver?(): number;
+    streamReads?(): number;
+    leaseRenewalsFailed?(): number;
   }) {
     collectDefaultMetrics({ register: this.registry });
     // Read at scrape time: nothing to update on the hot path.
@@ -50,5 +55,22 @@ export class Metrics {
       sources.parkedWatchers,
     );
     sampled('es_websockets', 'Open WebSocket connections.', sources.webSockets);
+    const zero = () => 0;
+    sampled('es_cluster_runs_owned', 'Runs whose lease this instance holds.', sources.runsOwned ?? zero);
+    sampled(
+      'es_cluster_runs_taken_over',
+      'Runs this instance took over from an instance that died or handed them over (since start).',
+      sources.runsTakenOver ?? zero,
+    );
+    sampled(
+      'es_cluster_stream_reads',
+      "Reads of other instances' run streams (one per read for all runs followed here).",
+      sources.streamReads ?? zero,
+    );
+    sampled(
+      'es_cluster_lease_renewals_failed',
+      'Lease renewals that failed (Redis unreachable, or the lease already gone).',
+      sources.leaseRenewalsFailed ?? zero,
+    );
   }
 }

@@ -6,12 +6,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import OpenAI from 'openai';
 import { loadConfig, type Config, type Env } from './config.js';
 import { loadDemoDataIfEmpty } from './data/demo-data.js';
-import { FrameWriter } from './db/frame-writer.js';
 import { createNodeFetch } from './upstream/node-fetch.js';
-import { openDatabase } from './db/open-database.js';
-import { startCheckpointer } from './db/checkpointer.js';
-import { RunsRepo } from './db/runs-repo.js';
-import { UsersRepo } from './db/users-repo.js';
 import { createApp } from './http/app.js';
 import type { AppContext } from './http/context.js';
 import { trackResponses } from './http/open-responses.js';
@@ -20,6 +15,8 @@ import { Metrics } from './metrics.js';
 import { ProtocolCheck } from './protocol/protocol-check.js';
 import { startBuiltinModel, type BuiltinModel } from './model/index.js';
 import { RunManager } from './runs/run-manager.js';
+import { openStore } from './store/open-store.js';
+import { ClusterOwnership } from './store/redis/cluster-ownership.js';
 import { attachWebSocket } from './ws/attach-websocket.js';
 
 /** The repository root, so `data/app.db` and `web/build` mean the same wherever the process starts. */
@@ -43,16 +40,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config: Config = loadConfig(opts.env ?? process.env, opts.overrides);
   const log = createLogger(config.LOG_LEVEL);
-  const dbPath = config.DATABASE_PATH === ':memory:' ? ':memory:' : resolve(REPO_ROOT, config.DATABASE_PATH);
-  const db = openDatabase(dbPath);
-  const checkpointer = startCheckpointer(db, {
-    intervalMs: config.DB_CHECKPOINT_MS,
-    onError: (error) => log.error({ error }, 'WAL checkpoint failed'),
-  });
-  const users = new UsersRepo(db);
-  const runs = new RunsRepo(db);
+  const store = await openStore(config, REPO_ROOT, log);
+  const { users, runs, writer } = store;
   if (config.DEMO_DATA === 'on') {
-    const demo = loadDemoDataIfEmpty(users);
+    const demo = await loadDemoDataIfEmpty(users);
     if (demo.loaded) log.info({ users: demo.users, behaviours: demo.behaviours }, 'demo data loaded');
   }
 
@@ -73,22 +64,39 @@ export async function startServer(
     maxRetries: 0,
     fetch: createNodeFetch(),
   });
-  const writer = new FrameWriter(db, config.DB_FLUSH_MS);
   // Gauges are read at scrape time, by then the WebSocket server below exists.
   const metrics: Metrics = new Metrics({
     runningRuns: (): number => manager.running(),
     runsInMemory: (): number => manager.inMemory(),
     parkedWatchers: (): number => manager.parkedWatchers(),
     webSockets: (): number => ws.clients(),
+    runsOwned: (): number => store.ownership.owned(),
+    runsTakenOver: (): number => manager.takenOver,
+    streamReads: (): number => (store.ownership instanceof ClusterOwnership ? store.ownership.tail.reads : 0),
+    leaseRenewalsFailed: (): number =>
+      store.ownership instanceof ClusterOwnership ? store.ownership.bus.counters.leaseRenewalsFailed : 0,
   });
-  const manager: RunManager = new RunManager({ config, users, runs, writer, llm, modelName, log, metrics });
-  const recovered = manager.recoverInterrupted();
+  const manager: RunManager = new RunManager({
+    config,
+    users,
+    runs,
+    writer,
+    llm,
+    modelName,
+    log,
+    metrics,
+    ownership: store.ownership,
+    takeoverCheckMs: config.TAKEOVER_CHECK_MS,
+  });
+  await manager.startSharing();
+  const recovered = await manager.recoverInterrupted();
   if (recovered.interrupted > 0)
     log.warn(recovered, 'runs left running by a previous process: marked interrupted, continued unless off');
 
   const ctx: AppContext = {
     config,
-    db,
+    db: store.db!,
+    store,
     users,
     runs,
     manager,
@@ -128,8 +136,7 @@ export async function startServer(
       server.closeAllConnections();
       await stopped;
       await builtin?.close();
-      await checkpointer?.stop();
-      db.close();
+      await store.close();
     })());
   return { url, port, ctx, builtin, close };
 }

@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   // the server itself
   'shutting_down',
   'interrupted',
+  'storage_unavailable',
+  'bus_unavailable',
   'internal',
 ] as const;
 
@@ -57,6 +59,8 @@ export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'upstream_stalled',
   'shutting_down',
   'interrupted',
+  'storage_unavailable',
+  'bus_unavailable',
   'internal',
 ]);
 

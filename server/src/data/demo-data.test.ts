@@ -73,16 +73,18 @@ describe('generateDemoData', () => {
 });
 
 describe('loadDemoDataIfEmpty', () => {
-  it('loads into an empty database only', () => {
+  it('loads into an empty database only', async () => {
     const db = openDatabase(':memory:');
     const repo = new UsersRepo(db);
-    const first = loadDemoDataIfEmpty(repo);
+    const first = await loadDemoDataIfEmpty(repo);
     const all = demoDataset();
     expect(first).toEqual({ loaded: true, users: 63, behaviours: all.behaviours.length });
-    expect(repo.count()).toBe(63);
-    expect(repo.behaviours('user_0007')).toEqual(all.behaviours.filter((b) => b.userId === 'user_0007'));
-    expect(repo.behaviours('user_0063')).toHaveLength(5000);
-    expect(loadDemoDataIfEmpty(repo)).toEqual({ loaded: false, users: 0, behaviours: 0 });
+    expect(await repo.count()).toBe(63);
+    expect(await repo.behaviours('user_0007')).toEqual(
+      all.behaviours.filter((b) => b.userId === 'user_0007'),
+    );
+    expect(await repo.behaviours('user_0063')).toHaveLength(5000);
+    expect(await loadDemoDataIfEmpty(repo)).toEqual({ loaded: false, users: 0, behaviours: 0 });
     db.close();
   });
 });

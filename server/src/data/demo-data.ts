@@ -1,5 +1,5 @@
 import type { Behaviour, User } from '@app/shared';
-import type { UsersRepo } from '../db/users-repo.js';
+import type { UsersStore } from '../store/types.js';
 import { AGE_BANDS, CAR_MODELS, CITIES, SOURCES, SURNAMES } from './demo-catalog.js';
 import { journey, scheduleGroups } from './demo-journey.js';
 import { generateLongDemoData } from './demo-long-users.js';
@@ -53,9 +53,18 @@ export function demoDataset(): { users: User[]; behaviours: Behaviour[] } {
 }
 
 /** Loads the demo users only into an empty users table; counts are 0 when nothing was loaded. */
-export function loadDemoDataIfEmpty(repo: UsersRepo): { loaded: boolean; users: number; behaviours: number } {
-  if (repo.count() > 0) return { loaded: false, users: 0, behaviours: 0 };
+export async function loadDemoDataIfEmpty(
+  repo: UsersStore,
+): Promise<{ loaded: boolean; users: number; behaviours: number }> {
+  if ((await repo.count()) > 0) return { loaded: false, users: 0, behaviours: 0 };
   const data = demoDataset();
-  const written = repo.upsertAll(data.users, data.behaviours);
-  return { loaded: true, ...written };
+  try {
+    const written = await repo.upsertAll(data.users, data.behaviours);
+    return { loaded: true, ...written };
+  } catch (err) {
+    // Instances starting together on one empty database: one of them loads it, the others find it loaded.
+    if (repo.imports.isConflict(err) && (await repo.count()) > 0)
+      return { loaded: false, users: 0, behaviours: 0 };
+    throw err;
+  }
 }

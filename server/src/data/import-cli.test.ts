@@ -55,16 +55,16 @@ describe('import CLI', () => {
     'id,user_id,ts,action,object,channel\nc1,u3,2026-01-06 10:00,询价,X,phone\n',
   );
 
-  it('imports a good file (path relative to INIT_CWD) and exits 0', () => {
+  it('imports a good file (path relative to INIT_CWD) and exits 0', async () => {
     const r = cli('good.jsonl');
     expect(r.code).toBe(0);
     expect(r.out).toContain('Imported 2 behaviours and 2 users (1 created');
     const db = openDatabase(join(dir, 'db', 'app.db'));
-    expect(new UsersRepo(db).behaviours('u2').map((b) => b.id)).toEqual(['g2']);
+    expect((await new UsersRepo(db).behaviours('u2')).map((b) => b.id)).toEqual(['g2']);
     db.close();
   });
 
-  it('prints every error with its line and exits 1 on bad data, writing nothing', () => {
+  it('prints every error with its line and exits 1 on bad data, writing nothing', async () => {
     const r = cli('bad.csv');
     expect(r.code).toBe(1);
     expect(r.err).toContain('line 3: user id "u 1" may only contain');
@@ -75,11 +75,11 @@ describe('import CLI', () => {
       err: expect.stringContaining('line 2: behaviour id g1 already exists'),
     });
     const db = openDatabase(join(dir, 'db', 'app.db'));
-    expect(new UsersRepo(db).behaviourOwnerOf('b1')).toBeNull();
+    expect(await new UsersRepo(db).behaviourOwnerOf('b1')).toBeNull();
     db.close();
   });
 
-  it('exits 2 on usage errors and honours --format', () => {
+  it('exits 2 on usage errors and honours --format', async () => {
     expect(cli()).toMatchObject({ code: 2, err: expect.stringContaining('usage:') });
     expect(cli('missing.jsonl')).toMatchObject({ code: 2, err: expect.stringContaining('cannot read') });
     expect(cli('good.jsonl', '--format', 'xml')).toMatchObject({ code: 2 });

@@ -21,15 +21,15 @@ const bigFile = (n: number, row = (i: number) => b(`big-${i}`, 'big')) =>
 
 let db: DB;
 let repo: UsersRepo;
-const counts = () => ({
-  users: repo.count(),
+const counts = async () => ({
+  users: await repo.count(),
   behaviours: (db.prepare('SELECT count(*) AS n FROM behaviours').get() as { n: number }).n,
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   db = openDatabase(':memory:');
   repo = new UsersRepo(db);
-  repo.upsertAll(
+  await repo.upsertAll(
     [{ id: 'old', name: '李女士', profile: { city: '北京' } }],
     [
       {
@@ -61,18 +61,18 @@ describe('importData', () => {
       behaviours: 4,
       createdUsers: 1,
     });
-    expect(repo.get('u1')).toEqual({ id: 'u1', name: '张先生', profile: { city: '上海' } });
-    expect(repo.get('u2')).toEqual({ id: 'u2', name: null, profile: {} });
-    expect(repo.get('old')?.profile).toEqual({ city: '北京' });
-    expect(repo.behaviours('u2').map((x) => [x.id, x.ts])).toEqual([
+    expect(await repo.get('u1')).toEqual({ id: 'u1', name: '张先生', profile: { city: '上海' } });
+    expect(await repo.get('u2')).toEqual({ id: 'u2', name: null, profile: {} });
+    expect((await repo.get('old'))?.profile).toEqual({ city: '北京' });
+    expect((await repo.behaviours('u2')).map((x) => [x.id, x.ts])).toEqual([
       ['u2-1', '2026-01-05 10:00'],
       ['u2-2', '2026-01-05 11:00'],
     ]);
-    expect(counts()).toEqual({ users: 3, behaviours: 5 });
+    expect(await counts()).toEqual({ users: 3, behaviours: 5 });
   });
 
   it('writes nothing when one row among good ones is bad', async () => {
-    const before = counts();
+    const before = await counts();
     const text = [
       JSON.stringify({ type: 'user', id: 'old', name: '改名', profile: { city: '深圳' } }),
       b('n-1', 'new'),
@@ -83,9 +83,9 @@ describe('importData', () => {
       ok: false,
       errors: [{ line: 3, reason: 'ts "2026-02-30 10:00" is not a valid date' }],
     });
-    expect(counts()).toEqual(before);
-    expect(repo.get('old')).toEqual({ id: 'old', name: '李女士', profile: { city: '北京' } });
-    expect(repo.get('new')).toBeNull();
+    expect(await counts()).toEqual(before);
+    expect(await repo.get('old')).toEqual({ id: 'old', name: '李女士', profile: { city: '北京' } });
+    expect(await repo.get('new')).toBeNull();
   });
 
   it('rejects behaviour ids already in the database, with their lines, alongside other errors', async () => {
@@ -103,7 +103,7 @@ describe('importData', () => {
         { line: 4, reason: expect.stringContaining('ts "bad"') },
       ],
     });
-    expect(counts()).toEqual({ users: 1, behaviours: 1 });
+    expect(await counts()).toEqual({ users: 1, behaviours: 1 });
   });
 
   it('caps the errors and says how many more there were', async () => {
@@ -124,7 +124,7 @@ describe('importData', () => {
       behaviours: 0,
       createdUsers: 0,
     });
-    expect(repo.get('old')).toEqual({ id: 'old', name: '李老师', profile: { city: '北京' } });
+    expect(await repo.get('old')).toEqual({ id: 'old', name: '李老师', profile: { city: '北京' } });
   });
 
   it('parses a large body on a worker: every bad row listed, capped exactly, nothing written', async () => {
@@ -143,7 +143,7 @@ describe('importData', () => {
         { line: 3000, reason: 'ts "2026-13-01 10:00" is not a valid date' },
       ],
     });
-    expect(counts()).toEqual({ users: 1, behaviours: 1 });
+    expect(await counts()).toEqual({ users: 1, behaviours: 1 });
     expect(db.prepare('SELECT count(*) AS n FROM imports').get()).toEqual({ n: 0 });
 
     const allBad = bigFile(3000, (i) => b(`big-${i}`, 'big', { ts: 'x' }));
@@ -163,7 +163,7 @@ describe('importData', () => {
       ok: false,
       errors: [{ line: 2501, reason: 'behaviour id old-1 already exists (user old)' }],
     });
-    expect(counts()).toEqual({ users: 1, behaviours: 1 });
+    expect(await counts()).toEqual({ users: 1, behaviours: 1 });
     expect(db.prepare('SELECT count(*) AS n FROM imports').get()).toEqual({ n: 0 });
   });
 
@@ -174,8 +174,12 @@ describe('importData', () => {
       behaviours: 3000,
       createdUsers: 1,
     });
-    expect(repo.behaviours('big')).toHaveLength(3000);
-    expect(repo.behaviours('big')[0]).toMatchObject({ action: '看车', object: '小米SU7', detail: null });
+    expect(await repo.behaviours('big')).toHaveLength(3000);
+    expect((await repo.behaviours('big'))[0]).toMatchObject({
+      action: '看车',
+      object: '小米SU7',
+      detail: null,
+    });
   });
 
   it('stops an import another process took over as stale, leaving nothing of it', async () => {
@@ -190,7 +194,7 @@ describe('importData', () => {
     db.prepare("UPDATE imports SET heartbeat_at = 0 WHERE state = 'staging'").run();
     repo.imports.sweepStep(1);
     await expect(importing).rejects.toThrow(ImportLostError);
-    expect(counts()).toEqual({ users: 1, behaviours: 1 });
+    expect(await counts()).toEqual({ users: 1, behaviours: 1 });
     expect(db.prepare('SELECT count(*) AS n FROM imports').get()).toEqual({ n: 0 });
   });
 });

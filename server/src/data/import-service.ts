@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ImportSummary } from '@app/shared';
-import type { ImportStaging } from '../db/import-staging.js';
-import type { UsersRepo } from '../db/users-repo.js';
+import type { ImportTarget, UsersStore } from '../store/types.js';
 import { parseOffThread } from './import-off-thread.js';
 import type { ImportError, ImportFormat } from './import-parser.js';
 import { SLICE_ROWS, type ImportSlices } from './import-slices.js';
@@ -28,10 +27,10 @@ export type ImportResult = ImportSummary | { ok: false; errors: ImportError[] };
  * {@link SLICE_ROWS} per transaction (a few ms) with the loop left to others in between, and hidden from
  * readers until the import's row of `imports` is flipped to published: one short statement, where copying
  * 100,000 rows out of a staging table took 0.2–0.3 s. A `Uint8Array` body (UTF-8) goes to the worker
- * without a copy and is detached.
+ * without a copy and is detached. PostgreSQL takes the same slices into one transaction of its own.
  */
 export async function importData(
-  repo: UsersRepo,
+  repo: UsersStore,
   body: string | Uint8Array,
   format: ImportFormat,
   opts: { maxErrors?: number } = {},
@@ -45,7 +44,7 @@ export async function importData(
   });
   const staging = repo.imports;
   await sweep(staging);
-  const importId = staging.begin();
+  const importId = await staging.begin();
   try {
     const errors = [...parsed.errors];
     let createdUsers = 0;
@@ -58,10 +57,12 @@ export async function importData(
     }
     // Each slice of behaviours is checked for ids already taken, then written while all is well so far.
     for (const [n, slice] of parsed.behaviours.entries()) {
-      await inTurn(() => {
-        errors.push(...takenIds(staging, parsed, n));
-        if (errors.length === 0) staging.write(importId, 'behaviours', slice);
-      });
+      await inTurn(() =>
+        andThen(takenIds(staging, parsed, n), (taken) => {
+          errors.push(...taken);
+          return errors.length === 0 ? staging.write(importId, 'behaviours', slice) : 0;
+        }),
+      );
     }
     if (errors.length > 0) {
       await discard(staging, importId);
@@ -73,39 +74,53 @@ export async function importData(
       behaviours: parsed.behaviourCount,
       createdUsers,
     };
-    staging.publish(importId, result);
+    await staging.publish(importId, result);
     // New names and profiles of existing users already show; they move into the users' rows in slices.
     await sweep(staging);
     return result;
   } catch (err) {
     await discard(staging, importId);
     // Something other than an import (they take turns) wrote some of the same ids since the check.
-    const raced = isConstraintError(err) ? await existingBehaviours(staging, parsed) : [];
+    const raced = staging.isConflict(err) ? await existingBehaviours(staging, parsed) : [];
     if (raced.length === 0) throw err;
     return fail(raced);
   }
 }
 
 /**
- * Runs one slice's work, then leaves the event loop to others for as long again: an import takes at most
- * half of this thread, so a request or frame that needs several turns is not held up a slice at each.
+ * Runs one slice's work, then leaves the event loop to others for as long as the work held it: an import
+ * takes at most half of this thread, so a request or frame that needs several turns is not held up a slice
+ * at each. Work that waits on a server holds the loop only until it has sent: the wait is not counted.
  */
-async function inTurn<T>(work: () => T): Promise<T> {
+async function inTurn<T>(work: () => T | Promise<T>): Promise<T> {
   const started = performance.now();
-  const result = work();
-  await sleep(Math.max(1, performance.now() - started));
+  const pending = work();
+  const held = performance.now() - started;
+  const result = await pending;
+  await sleep(Math.max(1, held));
   return result;
 }
 
-/** Behaviours of slice `n` whose ids are already taken, as errors on their lines. */
-function takenIds(staging: ImportStaging, parsed: ImportSlices, n: number): ImportError[] {
-  return staging.existingBehaviours(parsed.behaviours[n]!).map(({ i, id, userId }) => ({
-    line: parsed.behaviourLines[n * SLICE_ROWS + i]!,
-    reason: `behaviour id ${id} already exists (user ${userId})`,
-  }));
+/** `f(value)`, in this same turn when `value` is not a promise (so a synchronous step stays one step). */
+function andThen<T, U>(value: T | Promise<T>, f: (v: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(f) : f(value);
 }
 
-async function existingBehaviours(staging: ImportStaging, parsed: ImportSlices): Promise<ImportError[]> {
+/** Behaviours of slice `n` whose ids are already taken, as errors on their lines. */
+function takenIds(
+  staging: ImportTarget,
+  parsed: ImportSlices,
+  n: number,
+): ImportError[] | Promise<ImportError[]> {
+  return andThen(staging.existingBehaviours(parsed.behaviours[n]!), (taken) =>
+    taken.map(({ i, id, userId }) => ({
+      line: parsed.behaviourLines[n * SLICE_ROWS + i]!,
+      reason: `behaviour id ${id} already exists (user ${userId})`,
+    })),
+  );
+}
+
+async function existingBehaviours(staging: ImportTarget, parsed: ImportSlices): Promise<ImportError[]> {
   const errors: ImportError[] = [];
   for (const n of parsed.behaviours.keys())
     errors.push(...(await inTurn(() => takenIds(staging, parsed, n))));
@@ -113,18 +128,14 @@ async function existingBehaviours(staging: ImportStaging, parsed: ImportSlices):
 }
 
 /** Removes what a crashed or failed import left and folds published user updates, a slice per turn. */
-async function sweep(staging: ImportStaging): Promise<void> {
+async function sweep(staging: ImportTarget): Promise<void> {
   while (await inTurn(() => staging.sweepStep()));
 }
 
-async function discard(staging: ImportStaging, importId: number): Promise<void> {
-  staging.abandon(importId);
+async function discard(staging: ImportTarget, importId: number): Promise<void> {
+  await staging.abandon(importId);
   await sweep(staging);
 }
-
-const isConstraintError = (err: unknown) =>
-  typeof (err as { code?: unknown }).code === 'string' &&
-  (err as { code: string }).code.startsWith('SQLITE_CONSTRAINT');
 
 const sortByLine = (errors: ImportError[]) => [...errors].sort((a, b) => a.line - b.line);
 

@@ -192,7 +192,7 @@ describe('FrameWriter', () => {
   const columns = (d: DB, table: string) =>
     (d.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
 
-  it('migrates to the latest: frame_batches and run_logs (v3), start keys (v4), continued-at-start flags (v6), import views (v7)', () => {
+  it('migrates to the latest: frame_batches and run_logs (v3), start keys (v4), continued-at-start flags (v6), import views (v7)', async () => {
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expect(MIGRATIONS).toHaveLength(7);
     expect(
@@ -208,7 +208,7 @@ describe('FrameWriter', () => {
     expect(tables).not.toContain('frame_journal');
   });
 
-  it('moves v2 data over: run_frames into one log row in seq order, the journal into one batch in id order', () => {
+  it('moves v2 data over: run_frames into one log row in seq order, the journal into one batch in id order', async () => {
     const v2 = new Database(':memory:');
     try {
       v2.exec(MIGRATIONS[0]!);
@@ -249,14 +249,14 @@ describe('FrameWriter', () => {
       // The reader (on the latest schema) makes one run of them again: the log, then the journaled frames.
       v2.exec(MIGRATIONS[3]!);
       const v2repo = new RunsRepo(v2);
-      expect(v2repo.framesAfter('run_a', 0)).toEqual(f);
-      expect(v2repo.stored('run_a')).toMatchObject({ frames: f, storedSeq: 3, text: '看车\n试驾\n' });
+      expect(await v2repo.framesAfter('run_a', 0)).toEqual(f);
+      expect(await v2repo.stored('run_a')).toMatchObject({ frames: f, storedSeq: 3, text: '看车\n试驾\n' });
     } finally {
       v2.close();
     }
   });
 
-  it('journals the frames of a running run in one batch row per flush, and reads rebuild the run from them', () => {
+  it('journals the frames of a running run in one batch row per flush, and reads rebuild the run from them', async () => {
     const w = newWriter();
     const run = startRun(w, 'run_a');
     const other = startRun(w, 'run_b');
@@ -283,10 +283,10 @@ describe('FrameWriter', () => {
     expect(f1).toBe('{"type":"llm_chunk","runId":"run_a","seq":1,"content":"看车"}');
     expect(batchRows()[0]!.frames).toContain('"content":"看车"');
     expect(batchRows()[0]!.frames).not.toContain('\\u');
-    expect(repo.framesAfter('run_a', 0)).toEqual([f1, f2, f3]);
-    expect(repo.framesAfter('run_a', 1)).toEqual([f2, f3]);
-    expect(repo.framesAfter('run_a', 3)).toEqual([]);
-    expect(repo.framesAfter('run_b', 0)).toEqual([o1, o2]);
+    expect(await repo.framesAfter('run_a', 0)).toEqual([f1, f2, f3]);
+    expect(await repo.framesAfter('run_a', 1)).toEqual([f2, f3]);
+    expect(await repo.framesAfter('run_a', 3)).toEqual([]);
+    expect(await repo.framesAfter('run_b', 0)).toEqual([o1, o2]);
 
     // The row holds counters (forced flush) but not the text while the run streams.
     expect(row('run_a')).toMatchObject({
@@ -304,21 +304,21 @@ describe('FrameWriter', () => {
     w.flush();
     expect(batchCount()).toBe(2);
     expect(batchRows()[1]!.frames).toBe(f4);
-    expect(repo.framesAfter('run_a', 2)).toEqual([f3, f4]);
+    expect(await repo.framesAfter('run_a', 2)).toEqual([f3, f4]);
 
     // As a restarted server sees it: the row still says running, so everything comes from the batches.
     db.prepare('UPDATE runs SET last_seq = 0, event_count = 0, rejected_count = 0, pieces = 0').run();
-    const stored = repo.stored('run_a')!;
+    const stored = (await repo.stored('run_a'))!;
     expect(stored.text).toBe('看车，试驾\n下单');
     expect(stored.pieces).toBe(3);
     // (Its counts of lines come from event and line_rejected frames, which this run never emitted.)
     expect(stored.summary).toMatchObject({ status: 'running', lastSeq: 4, eventCount: 0, rejectedCount: 0 });
     expect(stored.frames).toEqual([f1, f2, f3, f4]);
     expect(stored.storedSeq).toBe(0);
-    expect(repo.detail('run_a')!.text).toBe('看车，试驾\n下单');
+    expect((await repo.detail('run_a'))!.text).toBe('看车，试驾\n下单');
   });
 
-  it('reads only the contiguous journaled frames of a run', () => {
+  it('reads only the contiguous journaled frames of a run', async () => {
     const w = newWriter();
     const run = startRun(w, 'run_a');
     const f1 = run.chunk('看车');
@@ -331,12 +331,12 @@ describe('FrameWriter', () => {
     db.prepare('DELETE FROM frame_batches WHERE id = ?').run(batchRows()[1]!.id);
     expect(journal('run_a').map((f) => f.data)).toEqual([f1, f3]);
     // Seq 2 is gone, so seq 3 no longer follows on: a gap is never papered over.
-    expect(repo.framesAfter('run_a', 0)).toEqual([f1]);
-    expect(repo.framesAfter('run_a', 2)).toEqual([f3]);
-    expect(repo.stored('run_a')!.frames).toEqual([f1]);
+    expect(await repo.framesAfter('run_a', 0)).toEqual([f1]);
+    expect(await repo.framesAfter('run_a', 2)).toEqual([f3]);
+    expect((await repo.stored('run_a'))!.frames).toEqual([f1]);
   });
 
-  it('writes a settled run’s whole log as one run_logs row, in order, with its text', () => {
+  it('writes a settled run’s whole log as one run_logs row, in order, with its text', async () => {
     const w = newWriter();
     // Started first, so its batches sit below run_a's and keep them from being pruned.
     const keeper = startRun(w, 'run_keep');
@@ -370,14 +370,14 @@ describe('FrameWriter', () => {
 
     // Its frames are still in the batches (run_keep runs), yet each frame is read exactly once.
     expect(journal('run_a').map((f) => f.data)).toEqual(all);
-    expect(repo.framesAfter('run_a', 0)).toEqual(all);
-    expect(repo.framesAfter('run_a', 2)).toEqual(all.slice(2));
-    const stored = repo.stored('run_a')!;
+    expect(await repo.framesAfter('run_a', 0)).toEqual(all);
+    expect(await repo.framesAfter('run_a', 2)).toEqual(all.slice(2));
+    const stored = (await repo.stored('run_a'))!;
     expect(stored).toMatchObject({ text: '看车，试驾\n下单\n', storedSeq: 4, frames: all, pieces: 3 });
     expect(stored.summary.lastSeq).toBe(4);
   });
 
-  it('rewrites the whole log row, every frame 1..lastSeq, when a resumed run settles again', () => {
+  it('rewrites the whole log row, every frame 1..lastSeq, when a resumed run settles again', async () => {
     const w = newWriter();
     const first = startRun(w, 'run_a');
     first.chunk('看车\n');
@@ -387,7 +387,7 @@ describe('FrameWriter', () => {
     const firstLog = logRow('run_a')!.frames;
 
     // Loaded back from storage and resumed, as RunManager.open does.
-    const s = repo.stored('run_a')!;
+    const s = (await repo.stored('run_a'))!;
     const run = new FakeRun('run_a', w, { frames: s.frames, storedSeq: s.storedSeq, text: s.text });
     expect(run.storedSeq).toBe(2);
     run.status = 'running';
@@ -397,8 +397,8 @@ describe('FrameWriter', () => {
     // While it runs again the log row is untouched; the new frames come from the batches.
     expect(logRow('run_a')!.frames).toBe(firstLog);
     expect(journal('run_a').map((f) => f.seq)).toEqual([3, 4]);
-    expect(repo.framesAfter('run_a', 0)).toEqual(run.frames);
-    expect(repo.stored('run_a')!.text).toBe('看车\n试驾\n');
+    expect(await repo.framesAfter('run_a', 0)).toEqual(run.frames);
+    expect((await repo.stored('run_a'))!.text).toBe('看车\n试驾\n');
 
     const frameAt = vi.spyOn(run, 'frameAt');
     run.settle();
@@ -409,11 +409,11 @@ describe('FrameWriter', () => {
     expect(logRow('run_a')!.frames).toBe(run.frames.join('\n'));
     expect(settled('run_a').map((f) => f.seq)).toEqual([1, 2, 3, 4, 5]);
     expect((db.prepare('SELECT count(*) AS n FROM run_logs').get() as { n: number }).n).toBe(1);
-    expect(repo.framesAfter('run_a', 0)).toEqual(run.frames);
+    expect(await repo.framesAfter('run_a', 0)).toEqual(run.frames);
     expect(row('run_a')).toMatchObject({ status: 'done', text: '看车\n试驾\n', last_seq: 5 });
   });
 
-  it('prunes the batches below the first frame of every running run, on a forced flush', () => {
+  it('prunes the batches below the first frame of every running run, on a forced flush', async () => {
     const w = newWriter();
     const a = startRun(w, 'run_a');
     const b = startRun(w, 'run_b');
@@ -428,8 +428,8 @@ describe('FrameWriter', () => {
       ['run_a', 3],
       ['run_b', 1],
     ]);
-    expect(repo.framesAfter('run_a', 0)).toEqual(a.frames);
-    expect(repo.framesAfter('run_b', 0)).toEqual(b.frames);
+    expect(await repo.framesAfter('run_a', 0)).toEqual(a.frames);
+    expect(await repo.framesAfter('run_b', 0)).toEqual(b.frames);
 
     // A run settling after a running run's first batch keeps its frames until that run settles.
     const c = startRun(w, 'run_c');
@@ -445,15 +445,15 @@ describe('FrameWriter', () => {
       ['run_b', 2],
       ['run_c', 2],
     ]);
-    expect(repo.framesAfter('run_c', 0)).toEqual(c.frames);
+    expect(await repo.framesAfter('run_c', 0)).toEqual(c.frames);
 
     b.settle('error');
     w.flush();
     expect(batchCount()).toBe(0);
     expect(journal()).toEqual([]);
-    expect(repo.framesAfter('run_a', 0)).toEqual(a.frames);
-    expect(repo.framesAfter('run_b', 0)).toEqual(b.frames);
-    expect(repo.framesAfter('run_c', 0)).toEqual(c.frames);
+    expect(await repo.framesAfter('run_a', 0)).toEqual(a.frames);
+    expect(await repo.framesAfter('run_b', 0)).toEqual(b.frames);
+    expect(await repo.framesAfter('run_c', 0)).toEqual(c.frames);
     expect(row('run_b')).toMatchObject({ status: 'error', text: '浏览车型下单' });
   });
 
@@ -463,9 +463,13 @@ describe('FrameWriter', () => {
     // Another connection sees only what is committed, as a process after a crash would.
     const other = new Database(join(dir, 'runs.sqlite'), { readonly: true });
     const seen: number[] = [];
+    const mismatches: string[] = [];
     run.committed = () => {
-      const stored = new RunsRepo(other).framesAfter('run_a', 0);
-      expect(stored).toEqual(run.frames);
+      // The SQLite read runs at the call (before the first await); compared when it resolves.
+      const want = [...run.frames];
+      void new RunsRepo(other).framesAfter('run_a', 0).then((stored) => {
+        if (JSON.stringify(stored) !== JSON.stringify(want)) mismatches.push(`at ${want.length}`);
+      });
       seen.push(run.frames.length);
     };
     run.chunk('看车');
@@ -476,6 +480,8 @@ describe('FrameWriter', () => {
     run.chunk('下单');
     w.flush();
     expect(seen).toEqual([2, 3]);
+    await Promise.resolve();
+    expect(mismatches).toEqual([]);
     other.close();
   });
 
@@ -495,7 +501,7 @@ describe('FrameWriter', () => {
       ['run_b', 1],
     ]);
     expect(settled('run_a').map((f) => f.data)).toEqual(a.frames);
-    expect(repo.framesAfter('run_a', 0)).toEqual(a.frames);
+    expect(await repo.framesAfter('run_a', 0)).toEqual(a.frames);
     // The running run's counters are due too.
     expect(row('run_b')).toMatchObject({ status: 'running', last_seq: 1, pieces: 1 });
   });
@@ -508,7 +514,7 @@ describe('FrameWriter', () => {
     await until(() => journal('run_a').length === 1);
     expect(row('run_a')).toMatchObject({ status: 'running', last_seq: 0, event_count: 0, pieces: 0 });
     // Lines wait with the counters: rows keyed by run would dirty a page per run per tick.
-    expect(repo.eventsOfRun('run_a')).toHaveLength(0);
+    expect(await repo.eventsOfRun('run_a')).toHaveLength(0);
 
     run.chunk('试驾');
     await until(() => journal('run_a').length === 2);
@@ -516,7 +522,7 @@ describe('FrameWriter', () => {
 
     w.flush();
     expect(row('run_a')).toMatchObject({ last_seq: 2, event_count: 1, pieces: 2 });
-    expect(repo.eventsOfRun('run_a')).toHaveLength(1);
+    expect(await repo.eventsOfRun('run_a')).toHaveLength(1);
 
     // Runs that settle are written on the next tick, patch due or not.
     run.settle();
@@ -532,8 +538,8 @@ describe('FrameWriter', () => {
     expect(batchCount()).toBe(3);
     expect(journal('run_done')).toHaveLength(2);
     expect(journal('run_a')).toHaveLength(3);
-    expect(repo.framesAfter('run_done', 0)).toEqual(done.frames);
-    expect(repo.framesAfter('run_a', 0)).toEqual(run.frames);
+    expect(await repo.framesAfter('run_done', 0)).toEqual(done.frames);
+    expect(await repo.framesAfter('run_a', 0)).toEqual(run.frames);
   });
 
   it('writes a resumed run’s status with its first batch, before the next counter write is due', async () => {
@@ -548,10 +554,10 @@ describe('FrameWriter', () => {
     run.chunk('试驾');
     await until(() => journal('run_a').length === 3);
     expect(row('run_a')!.status).toBe('running');
-    expect(repo.stored('run_a')!.frames).toEqual(run.frames);
+    expect((await repo.stored('run_a'))!.frames).toEqual(run.frames);
   });
 
-  it('rebuilds the lines of a run that died running from its frames, replacing what was stored', () => {
+  it('rebuilds the lines of a run that died running from its frames, replacing what was stored', async () => {
     const before = newWriter();
     const run = startRun(before, 'run_a');
     const lineFrames = (lineNo: number) => {
@@ -567,20 +573,20 @@ describe('FrameWriter', () => {
     // The process dies here: lines 2 and 3 are only in the frames (the batch of that tick is written).
     (before as unknown as { lines: Map<string, unknown> }).lines.clear();
     before.flush();
-    expect(repo.eventsOfRun('run_a').map((e) => e.lineNo)).toEqual([1]);
+    expect((await repo.eventsOfRun('run_a')).map((e) => e.lineNo)).toEqual([1]);
 
-    const stored = repo.stored('run_a')!;
+    const stored = (await repo.stored('run_a'))!;
     expect(stored.summary).toMatchObject({ eventCount: 2, rejectedCount: 1 });
     expect(stored.lines!.events.map((e) => e.lineNo)).toEqual([1, 2]);
     expect(stored.lines!.rejected).toEqual([line]);
     const w = newWriter();
     w.restoreLines('run_a', stored.lines!.events, stored.lines!.rejected);
     w.flush();
-    expect(repo.eventsOfRun('run_a').map((e) => [e.lineNo, e.summary])).toEqual([
+    expect((await repo.eventsOfRun('run_a')).map((e) => [e.lineNo, e.summary])).toEqual([
       [1, '到徐汇门店看了 Model Y'],
       [2, '到徐汇门店看了 Model Y'],
     ]);
-    expect(repo.rejectedOfRun('run_a')).toEqual([line]);
+    expect(await repo.rejectedOfRun('run_a')).toEqual([line]);
   });
 
   it('writes a queued run row in the same flush as its first frames, events and rejected lines', async () => {
@@ -594,8 +600,8 @@ describe('FrameWriter', () => {
     w.flush(); // the run row goes first, or events' foreign key would fail
     expect(row('run_a')).toMatchObject({ status: 'running', last_seq: 1 });
     expect(journal('run_a')).toHaveLength(1);
-    expect(repo.eventsOfRun('run_a')).toEqual([eventOf('run_a', 1)]);
-    expect(repo.rejectedOfRun('run_a')).toEqual([
+    expect(await repo.eventsOfRun('run_a')).toEqual([eventOf('run_a', 1)]);
+    expect(await repo.rejectedOfRun('run_a')).toEqual([
       { lineNo: 2, text: '随便聊聊', code: 'prose', reason: '不是事件行' },
     ]);
 
@@ -605,12 +611,12 @@ describe('FrameWriter', () => {
     timed.chunk('试驾');
     await until(() => row('run_t') !== undefined);
     expect(journal('run_t')).toHaveLength(1);
-    expect(repo.stored('run_t')).toMatchObject({ behaviourIds: ['b0001-01'], text: '试驾' });
+    expect(await repo.stored('run_t')).toMatchObject({ behaviourIds: ['b0001-01'], text: '试驾' });
   });
 
   // Recovery flushes between opening one stale run and the next: the prune must not take the batches of
   // the runs not yet loaded.
-  it('keeps batches a previous process left for runs still marked running', () => {
+  it('keeps batches a previous process left for runs still marked running', async () => {
     const before = newWriter();
     const a = startRun(before, 'run_a');
     const b = startRun(before, 'run_b');
@@ -619,17 +625,17 @@ describe('FrameWriter', () => {
     before.flush(); // …and the process dies with both running
 
     const w = newWriter();
-    const sa = repo.stored('run_a')!;
+    const sa = (await repo.stored('run_a'))!;
     const recovered = new FakeRun('run_a', w, { frames: sa.frames, storedSeq: sa.storedSeq, text: sa.text });
     recovered.settle('interrupted');
     w.flush(); // what RunManager.open('run_b') does next
     expect(batchCount()).toBe(2);
-    const sb = repo.stored('run_b')!;
+    const sb = (await repo.stored('run_b'))!;
     expect(sb.frames).toEqual(b.frames);
     expect(sb.text).toBe('试驾\n');
   });
 
-  it('keeps every batch until recovered() when created while a run is marked running, then prunes', () => {
+  it('keeps every batch until recovered() when created while a run is marked running, then prunes', async () => {
     const before = newWriter();
     const stale = startRun(before, 'run_stale');
     stale.chunk('看车\n');
@@ -649,7 +655,7 @@ describe('FrameWriter', () => {
     ]);
 
     // Recovery settles the stale run, flushes, and only then says it is done.
-    const s = repo.stored('run_stale')!;
+    const s = (await repo.stored('run_stale'))!;
     expect(s.frames).toEqual(stale.frames);
     const recovered = new FakeRun('run_stale', w, { frames: s.frames, storedSeq: s.storedSeq, text: s.text });
     recovered.settle('interrupted');
@@ -663,9 +669,9 @@ describe('FrameWriter', () => {
     next.settle();
     w.flush();
     expect(batchCount()).toBe(0);
-    expect(repo.framesAfter('run_stale', 0)).toEqual(recovered.frames);
-    expect(repo.framesAfter('run_own', 0)).toEqual(own.frames);
-    expect(repo.framesAfter('run_next', 0)).toEqual(next.frames);
-    expect(repo.stored('run_stale')).toMatchObject({ text: '看车\n', storedSeq: 2 });
+    expect(await repo.framesAfter('run_stale', 0)).toEqual(recovered.frames);
+    expect(await repo.framesAfter('run_own', 0)).toEqual(own.frames);
+    expect(await repo.framesAfter('run_next', 0)).toEqual(next.frames);
+    expect(await repo.stored('run_stale')).toMatchObject({ text: '看车\n', storedSeq: 2 });
   });
 });

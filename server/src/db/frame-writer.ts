@@ -1,37 +1,8 @@
-import type { ExtractedEvent, RejectedLine, RunStatus, TokenUsage } from '@app/shared';
+import type { ExtractedEvent, RejectedLine, RunStatus } from '@app/shared';
+import type { LogWriter, NewRunRow, PatchSource } from '../store/types.js';
 import type { DB } from './open-database.js';
 
-/** Latest counters of a run; coalesced so a flush writes one UPDATE per run, not one per frame. */
-export interface RunPatch {
-  lastSeq: number;
-  eventCount: number;
-  rejectedCount: number;
-  pieces: number;
-  durationMs: number;
-  status: RunStatus;
-  usage: TokenUsage | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  finished: boolean;
-  /** The whole text, when finished. While a run streams its text lives in its frames, not the row. */
-  text: string | null;
-  /** Cancelled by a clean stop of the server: the next start continues it. */
-  resumeOnStart: boolean;
-}
-
-/** A run whose counters and frames the writer reads at flush time. */
-export interface PatchSource {
-  readonly id: string;
-  readonly lastSeq: number;
-  /** Frames up to this seq are in the run's row of `run_logs`; later ones only in the journal. */
-  storedSeq: number;
-  /** Read every tick to tell whether the row is due; the full `snapshot()` only when it is. */
-  readonly status: RunStatus;
-  frameAt(seq: number): string | undefined;
-  snapshot(): RunPatch;
-  /** Every frame queued so far is committed: watchers may have them now. */
-  committed(): void;
-}
+export type { NewRunRow, PatchSource, RunPatch } from '../store/types.js';
 
 /** Lines of a run waiting for its next counter write. */
 interface PendingLines {
@@ -39,17 +10,6 @@ interface PendingLines {
   rejected: RejectedLine[];
   /** Events (by line) merged into later ones: their rows go. */
   dropped: number[];
-}
-
-/** The row a new run starts with. */
-export interface NewRunRow {
-  id: string;
-  userId: string;
-  model: string;
-  behaviourIds: string[];
-  truncated: { included: number; total: number } | null;
-  /** The client's start key, when it sent one. */
-  startKey?: string | null;
 }
 
 /**
@@ -60,7 +20,7 @@ export interface NewRunRow {
  * could take back; the WAL survives a process crash without an fsync per commit. Counters of running
  * runs are written every `patchMs` (and on every forced flush, so reads are current), not every turn.
  */
-export class FrameWriter {
+export class FrameWriter implements LogWriter {
   private newRuns: NewRunRow[] = [];
   private journal: string[] = [];
   /** Runs with frames in `journal`. */
@@ -182,8 +142,14 @@ export class FrameWriter {
   }
 
   /** Writes everything pending now, counters included (run end, shutdown, and readers of storage). */
-  flush(): void {
+  flush(): Promise<void> {
     this.write(true);
+    return Promise.resolve();
+  }
+
+  /** A run's settle is committed with its last frames, in one transaction. */
+  settled(): Promise<void> {
+    return Promise.resolve();
   }
 
   private write(force: boolean): void {
@@ -195,6 +161,8 @@ export class FrameWriter {
       this.newRuns.length === 0 &&
       this.lines.size === 0
     ) {
+      // Nothing queued, but batches of runs settled since the last prune go on a forced write (a stop).
+      if (force) this.prune();
       return;
     }
     try {

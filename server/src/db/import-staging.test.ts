@@ -17,10 +17,13 @@ let db: DB;
 let repo: UsersRepo;
 const rowsOf = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
-beforeEach(() => {
+beforeEach(async () => {
   db = openDatabase(':memory:');
   repo = new UsersRepo(db);
-  repo.upsertAll([{ id: 'old', name: '李女士', profile: { city: '北京' } }], [behaviour('old-1', 'old')]);
+  await repo.upsertAll(
+    [{ id: 'old', name: '李女士', profile: { city: '北京' } }],
+    [behaviour('old-1', 'old')],
+  );
 });
 afterEach(() => db.close());
 
@@ -44,26 +47,29 @@ function stageSome(): number {
 }
 
 describe('import staging', () => {
-  it('hides every row of an import from every reader until it publishes, then shows them at once', () => {
+  it('hides every row of an import from every reader until it publishes, then shows them at once', async () => {
     const id = stageSome();
-    expect(repo.get('new')).toBeNull();
-    expect(repo.get('old')).toEqual({ id: 'old', name: '李女士', profile: { city: '北京' } });
-    expect(repo.behaviours('old').map((b) => b.id)).toEqual(['old-1']);
-    expect(repo.behaviourOwnerOf('new-1')).toBeNull();
-    expect(repo.count()).toBe(1);
-    expect(repo.list({ limit: 10, offset: 0 })).toMatchObject({ total: 1, items: [{ behaviourCount: 1 }] });
-    expect(repo.list({ q: '上海', limit: 10, offset: 0 }).total).toBe(0);
+    expect(await repo.get('new')).toBeNull();
+    expect(await repo.get('old')).toEqual({ id: 'old', name: '李女士', profile: { city: '北京' } });
+    expect((await repo.behaviours('old')).map((b) => b.id)).toEqual(['old-1']);
+    expect(await repo.behaviourOwnerOf('new-1')).toBeNull();
+    expect(await repo.count()).toBe(1);
+    expect(await repo.list({ limit: 10, offset: 0 })).toMatchObject({
+      total: 1,
+      items: [{ behaviourCount: 1 }],
+    });
+    expect((await repo.list({ q: '上海', limit: 10, offset: 0 })).total).toBe(0);
 
     repo.imports.publish(id, { users: 2, behaviours: 2 });
-    expect(repo.get('new')).toEqual({ id: 'new', name: '王先生', profile: { city: '上海' } });
-    expect(repo.get('old')).toEqual({ id: 'old', name: '李老师', profile: { city: '北京' } });
-    expect(repo.behaviours('old').map((b) => b.id)).toEqual(['old-1', 'old-2']);
-    expect(repo.count()).toBe(2);
-    expect(repo.list({ q: '上海', limit: 10, offset: 0 }).total).toBe(1);
-    expect(repo.list({ q: '李老师', limit: 10, offset: 0 }).total).toBe(1);
+    expect(await repo.get('new')).toEqual({ id: 'new', name: '王先生', profile: { city: '上海' } });
+    expect(await repo.get('old')).toEqual({ id: 'old', name: '李老师', profile: { city: '北京' } });
+    expect((await repo.behaviours('old')).map((b) => b.id)).toEqual(['old-1', 'old-2']);
+    expect(await repo.count()).toBe(2);
+    expect((await repo.list({ q: '上海', limit: 10, offset: 0 })).total).toBe(1);
+    expect((await repo.list({ q: '李老师', limit: 10, offset: 0 })).total).toBe(1);
   });
 
-  it('moves a published name change into the user row later, the same to readers before and after', () => {
+  it('moves a published name change into the user row later, the same to readers before and after', async () => {
     const id = stageSome();
     repo.imports.publish(id, { users: 2, behaviours: 2 });
     const stored = db.prepare("SELECT name, profile FROM users WHERE id = 'old'");
@@ -74,10 +80,10 @@ describe('import staging', () => {
     const restarted = new UsersRepo(db);
     expect(stored.get()).toEqual({ name: '李老师', profile: '{"city":"北京"}' });
     expect(rowsOf('import_user_updates')).toBe(0);
-    expect(restarted.get('old')).toEqual({ id: 'old', name: '李老师', profile: { city: '北京' } });
+    expect(await restarted.get('old')).toEqual({ id: 'old', name: '李老师', profile: { city: '北京' } });
   });
 
-  it('lets one import be written at a time', () => {
+  it('lets one import be written at a time', async () => {
     const id = stageSome();
     expect(() => repo.imports.begin()).toThrow(ImportBusyError);
     repo.imports.abandon(id);
@@ -89,7 +95,7 @@ describe('import staging', () => {
     expect(repo.imports.begin()).toBeGreaterThan(id);
   });
 
-  it('sweeps an import whose process stopped beating, on the next start, leaving what was there before', () => {
+  it('sweeps an import whose process stopped beating, on the next start, leaving what was there before', async () => {
     const id = stageSome();
     // What a crash leaves: the import's row still staging, its heartbeat getting old.
     db.prepare('UPDATE imports SET heartbeat_at = 0 WHERE id = ?').run(id);
@@ -98,12 +104,12 @@ describe('import staging', () => {
     expect(rowsOf('import_user_updates')).toBe(0);
     expect(rowsOf('users')).toBe(1);
     expect(rowsOf('behaviours')).toBe(1);
-    expect(restarted.get('old')).toEqual({ id: 'old', name: '李女士', profile: { city: '北京' } });
+    expect(await restarted.get('old')).toEqual({ id: 'old', name: '李女士', profile: { city: '北京' } });
     // Its ids are free again, and a stale import never blocks the next one.
     expect(restarted.imports.begin()).toBeGreaterThan(id);
   });
 
-  it('never publishes an import another process has taken over for cleanup', () => {
+  it('never publishes an import another process has taken over for cleanup', async () => {
     const id = stageSome();
     db.prepare('UPDATE imports SET heartbeat_at = 0 WHERE id = ?').run(id);
     expect(repo.imports.sweepStep(1)).toBe(true);
@@ -111,6 +117,6 @@ describe('import staging', () => {
     expect(() => repo.imports.write(id, 'mentioned', '["x"]')).toThrow(/discarded/);
     repo.imports.sweepAll();
     expect(rowsOf('behaviours')).toBe(1);
-    expect(repo.get('new')).toBeNull();
+    expect(await repo.get('new')).toBeNull();
   });
 });

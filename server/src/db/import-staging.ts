@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { ImportTarget } from '../store/types.js';
 import type { DB } from './open-database.js';
 
 /** A JSON array of rows, as text or UTF-8 bytes (bytes are read as text: `CAST(? AS TEXT)`). */
@@ -53,7 +54,7 @@ const isStale = (r: ImportRow) => ownerGone(r.owner) || Date.now() - r.heartbeat
  * one row of `imports`. A database holds one import being written at a time; {@link sweepStep} deletes the
  * rows of a failed or crashed one, and moves published user updates into the users' rows, in slices.
  */
-export class ImportStaging {
+export class ImportStaging implements ImportTarget {
   private readonly stmt;
 
   constructor(private readonly db: DB) {
@@ -211,6 +212,12 @@ export class ImportStaging {
       return true;
     });
     return step.immediate();
+  }
+
+  /** A unique or primary key was violated (a behaviour id written by someone else since it was checked). */
+  isConflict(err: unknown): boolean {
+    const code = (err as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
   }
 
   /** Sweeps everything {@link sweepStep} would, at once (start-up: nothing is waiting on the loop yet). */

@@ -8,7 +8,10 @@ import type {
   TokenUsage,
 } from '@app/shared';
 import { chunkContent, FrameCodec, isChunk, readLog } from '../runs/frame-codec.js';
+import type { RunsStore, StoredRunState } from '../store/types.js';
 import type { DB } from './open-database.js';
+
+export type { StoredRunState } from '../store/types.js';
 
 interface RunRow {
   id: string;
@@ -60,7 +63,7 @@ export const usageOf = (
         estimated: r.usage_estimated === 1,
       };
 
-const toSummary = (r: Omit<RunRow, 'text'>): RunSummary => ({
+export const toSummary = (r: Omit<RunRow, 'text'>): RunSummary => ({
   id: r.id,
   userId: r.user_id,
   model: r.model,
@@ -90,23 +93,8 @@ export const toEvent = (r: EventRow): ExtractedEvent => ({
   lineNo: r.line_no,
 });
 
-/** State a run loaded back from storage needs. */
-export interface StoredRunState {
-  summary: RunSummary;
-  text: string;
-  behaviourIds: string[];
-  pieces: number;
-  durationMs: number;
-  /** Every frame's JSON, in seq order. */
-  frames: string[];
-  /** Frames up to this seq are in the run's row of `run_logs`; later ones only in the journal. */
-  storedSeq: number;
-  /** For a row still marked running: its parsed lines, rebuilt from its frames. */
-  lines?: { events: ExtractedEvent[]; rejected: RejectedLine[] };
-}
-
 /** Reads of runs, their frame logs and their events. Writes go through FrameWriter. */
-export class RunsRepo {
+export class RunsRepo implements RunsStore {
   private readonly logStmt;
   private readonly batchesStmt;
   private readonly summaryStmt;
@@ -126,13 +114,13 @@ export class RunsRepo {
     );
   }
 
-  summary(id: string): RunSummary | null {
+  async summary(id: string): Promise<RunSummary | null> {
     const r = this.summaryStmt.get(id);
     return r ? toSummary(r) : null;
   }
 
   /** Runs a clean stop cancelled, to be continued at this start. */
-  cancelledByShutdown(): string[] {
+  async cancelledByShutdown(): Promise<string[]> {
     return (
       this.db.prepare('SELECT id FROM runs WHERE resume_on_start = 1 ORDER BY created_at').all() as {
         id: string;
@@ -141,21 +129,21 @@ export class RunsRepo {
   }
 
   /** The run a start key began, if any. */
-  byStartKey(key: string): { id: string; userId: string } | null {
+  async byStartKey(key: string): Promise<{ id: string; userId: string } | null> {
     return this.keyStmt.get(key) ?? null;
   }
 
   /** The row's text is written when a run settles; while it runs (or if it died running) its frames hold it. */
   private textOf(r: RunRow): string {
     if (r.status !== 'running') return r.text;
-    return this.framesAfter(r.id, 0).filter(isChunk).map(chunkContent).join('');
+    return this.readFrames(r.id, 0).filter(isChunk).map(chunkContent).join('');
   }
 
   /**
    * A run as stored. For a row still marked running (the server stopped without settling it) the
    * counters are rebuilt from its frames, events and rejected lines, which are written every tick.
    */
-  stored(id: string): StoredRunState | null {
+  async stored(id: string): Promise<StoredRunState | null> {
     const r = this.rowStmt.get(id);
     if (!r) return null;
     const settled = this.settledFrames(id);
@@ -184,21 +172,23 @@ export class RunsRepo {
   }
 
   /** `liveText`: the text of a run streaming now, so its frames need not be read back. */
-  detail(id: string, liveText?: string): RunDetail | null {
+  async detail(id: string, liveText?: string): Promise<RunDetail | null> {
     const r = this.rowStmt.get(id);
     if (!r) return null;
     return {
       ...toSummary(r),
       text: liveText ?? this.textOf(r),
-      events: this.eventsOfRun(id),
-      rejected: this.rejectedOfRun(id),
+      events: await this.eventsOfRun(id),
+      rejected: await this.rejectedOfRun(id),
     };
   }
 
-  list(opts: { userId?: string; status?: RunStatus; limit: number; offset: number }): {
-    items: RunSummary[];
-    total: number;
-  } {
+  async list(opts: {
+    userId?: string;
+    status?: RunStatus;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: RunSummary[]; total: number }> {
     const conds: string[] = [];
     if (opts.userId) conds.push('user_id = @userId');
     if (opts.status) conds.push('status = @status');
@@ -213,7 +203,11 @@ export class RunsRepo {
   }
 
   /** JSON of each stored frame with seq > after, in order: the settled log, then journaled ones. */
-  framesAfter(runId: string, after: number): string[] {
+  async framesAfter(runId: string, after: number): Promise<string[]> {
+    return this.readFrames(runId, after);
+  }
+
+  private readFrames(runId: string, after: number): string[] {
     const settled = this.settledFrames(runId);
     const journaled = this.journaledFrames(runId, Math.max(after, settled.length));
     return settled.slice(after).concat(journaled);
@@ -238,13 +232,13 @@ export class RunsRepo {
     return out;
   }
 
-  eventsOfRun(runId: string): ExtractedEvent[] {
+  async eventsOfRun(runId: string): Promise<ExtractedEvent[]> {
     return (
       this.db.prepare('SELECT * FROM events WHERE run_id = ? ORDER BY line_no').all(runId) as EventRow[]
     ).map(toEvent);
   }
 
-  rejectedOfRun(runId: string): RejectedLine[] {
+  async rejectedOfRun(runId: string): Promise<RejectedLine[]> {
     return (
       this.db
         .prepare('SELECT line_no, text, code, reason FROM rejected_lines WHERE run_id = ? ORDER BY line_no')
@@ -256,7 +250,7 @@ export class RunsRepo {
    * Current events: those of each user's latest run that produced any (or of one run).
    * Read in one go: iterating while awaiting would hold the connection busy and block the writer.
    */
-  events(opts: { userId?: string; runId?: string }): ExtractedEvent[] {
+  async events(opts: { userId?: string; runId?: string }): Promise<ExtractedEvent[]> {
     const sql = opts.runId
       ? 'SELECT * FROM events WHERE run_id = @runId ORDER BY line_no'
       : `SELECT e.* FROM events e

@@ -1,5 +1,6 @@
 import type { Behaviour, Profile, RunStatus, User, UserListItem } from '@app/shared';
 import { ImportStaging } from './import-staging.js';
+import type { UsersStore } from '../store/types.js';
 import type { DB } from './open-database.js';
 
 export type { UserListItem } from '@app/shared';
@@ -13,7 +14,7 @@ interface UserRow {
 const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, profile: JSON.parse(r.profile) as Profile });
 
 /** Users, their profiles and behaviour logs, read through views that hide imports not yet published (v7). */
-export class UsersRepo {
+export class UsersRepo implements UsersStore {
   /** Where imports write their rows before they are published. */
   readonly imports: ImportStaging;
   private readonly byId;
@@ -40,32 +41,40 @@ export class UsersRepo {
     );
   }
 
-  get(id: string): User | null {
+  async get(id: string): Promise<User | null> {
     const row = this.byId.get(id);
     return row ? toUser(row) : null;
   }
 
-  behaviours(userId: string): Behaviour[] {
+  async behaviours(userId: string): Promise<Behaviour[]> {
     return this.behavioursOf.all(userId);
   }
 
-  behaviourOwnerOf(id: string): string | null {
+  async behaviourOwnerOf(id: string): Promise<string | null> {
     return this.behaviourOwner.get(id)?.userId ?? null;
   }
 
-  count(): number {
+  async count(): Promise<number> {
+    return this.countRows();
+  }
+
+  private countRows(): number {
     return this.countVisible.get()!.n;
   }
 
   /** Search by id, name or profile text; newest run status included for the list view. */
-  list(opts: { q?: string; limit: number; offset: number }): { items: UserListItem[]; total: number } {
+  async list(opts: {
+    q?: string;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: UserListItem[]; total: number }> {
     const where = opts.q
       ? `WHERE u.id LIKE @q ESCAPE '\\' OR u.name LIKE @q ESCAPE '\\' OR u.profile LIKE @q ESCAPE '\\'`
       : '';
     const q = opts.q ? `%${opts.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : undefined;
     const total = opts.q
       ? (this.db.prepare(`SELECT count(*) AS n FROM visible_users u ${where}`).get({ q }) as { n: number }).n
-      : this.count();
+      : this.countRows();
     const rows = this.db
       .prepare(
         `SELECT u.id, u.name, u.profile,
@@ -91,7 +100,7 @@ export class UsersRepo {
   }
 
   /** Inserts or updates users and inserts behaviours, all in one transaction (all or nothing). */
-  upsertAll(users: User[], behaviours: Behaviour[]): { users: number; behaviours: number } {
+  async upsertAll(users: User[], behaviours: Behaviour[]): Promise<{ users: number; behaviours: number }> {
     const now = new Date().toISOString();
     const upsertUser = this.db.prepare(
       `INSERT INTO users (id, name, profile, created_at) VALUES (@id, @name, @profile, @now)

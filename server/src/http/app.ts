@@ -77,7 +77,7 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
   api.use('*', limitBody(JSON_BODY_MAX_BYTES));
   // Reads see every frame already sent: queued writes are flushed first (a no-op when none are queued).
   api.use('*', async (c, next) => {
-    if (c.req.method === 'GET') ctx.manager.flushWrites();
+    if (c.req.method === 'GET') await ctx.manager.flushWrites();
     await next();
   });
   api.route('/', healthRoutes(ctx));

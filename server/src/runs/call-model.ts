@@ -5,7 +5,11 @@ import { readChatStream } from '../upstream/chat-stream.js';
 import { classifyUpstreamError, retryDelayMs } from '../upstream/classify-error.js';
 
 /** Why an attempt's AbortSignal fired. */
-export type AbortReason = 'client' | 'unwatched' | 'shutdown' | 'stall';
+/**
+ * `handoff`: the run goes on at another instance (this one stops, or lost its lease). `bus`: Redis lost
+ * the shared state (a restart without persistence), so the run ends with a retryable error.
+ */
+export type AbortReason = 'client' | 'unwatched' | 'shutdown' | 'stall' | 'handoff' | 'bus';
 
 export type Outcome =
   | { kind: 'done' }

@@ -20,8 +20,8 @@ describe('a history longer than one prompt', () => {
   });
 
   /** The built-in model's extraction of the whole history in one go. */
-  const reference = () => {
-    const behaviours = ws.server.ctx.users.behaviours(USER);
+  const reference = async () => {
+    const behaviours = await ws.server.ctx.users.behaviours(USER);
     return deriveEventLines(USER, behaviours)
       .map((l) => l.split('|').slice(1, 5).join('|'))
       .sort();
@@ -29,7 +29,7 @@ describe('a history longer than one prompt', () => {
   const keys = async (runId: string) => eventKeys(await getRun(ws.server, runId)).sort();
 
   it('covers every behaviour in one run and one log, chunk by chunk, with the whole history’s events', async () => {
-    const behaviours = ws.server.ctx.users.behaviours(USER);
+    const behaviours = await ws.server.ctx.users.behaviours(USER);
     const plan = planChunks(behaviours, BUDGET);
     expect(plan.chunks.length).toBeGreaterThan(2);
     const prompts: RequestEvent[] = [];
@@ -60,17 +60,17 @@ describe('a history longer than one prompt', () => {
         const block = parsed.behaviours.map((b) => renderBehaviour({ ...b, userId: USER }).length + 1);
         expect(block.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(BUDGET);
       }
-      expect(await keys(runId)).toEqual(reference());
+      expect(await keys(runId)).toEqual(await reference());
       const stored = await getRun(ws.server, runId);
       expect(stored.text).toBe(textOf(frames));
-      expect(storedFrames(ws.server, runId)).toEqual(c.rawFrames(runId));
+      expect(await storedFrames(ws.server, runId)).toEqual(c.rawFrames(runId));
     } finally {
       ws.server.builtin!.events.off('request', onRequest);
     }
   });
 
   it('cancel stops every chunk call in flight; resume at any moment ends with the same events', async () => {
-    const want = reference();
+    const want = await reference();
     const c = await ws.connect();
     const { builtin } = ws.server;
     let cancels = 0;
@@ -124,7 +124,7 @@ describe('the 5,000-behaviour demo user', () => {
 
   it('is covered whole: every behaviour, the whole history’s events, no duplicate at a boundary', async () => {
     const user = 'user_0063';
-    const behaviours = ws.server.ctx.users.behaviours(user);
+    const behaviours = await ws.server.ctx.users.behaviours(user);
     expect(behaviours.length).toBe(5000);
     const prompts: RequestEvent[] = [];
     const onRequest = (r: RequestEvent) => prompts.push(r);
@@ -166,7 +166,7 @@ describe('EXTRACTION_PASSES=2', () => {
   });
 
   it('reviews each chunk against its first-pass events after that chunk, and keeps the result grounded', async () => {
-    const behaviours = ws.server.ctx.users.behaviours(USER);
+    const behaviours = await ws.server.ctx.users.behaviours(USER);
     const n = planChunks(behaviours, BUDGET).chunks.length;
     const prompts: RequestEvent[] = [];
     const onRequest = (r: RequestEvent) => prompts.push(r);

@@ -36,21 +36,25 @@ export class ClientRunLimit {
     userId: string,
     key: string | undefined,
     alsoCheck?: () => void,
-  ): { run: Run; created: boolean } {
-    const started = this.manager.startOnce(userId, key, () => {
-      alsoCheck?.();
-      this.check(client);
+  ): Promise<{ run: Run; created: boolean }> {
+    return this.manager.startOnce(userId, key, {
+      check: () => {
+        alsoCheck?.();
+        this.check(client);
+      },
+      started: (run) => this.add(client, run.id),
     });
-    if (started.created) this.add(client, started.run.id);
-    return started;
   }
 
   /** `manager.resume` for a client: a resumed run generates again, so it counts like a new one. */
-  resume(client: string, runId: string): Run {
-    this.check(client);
-    const run = this.manager.resume(runId);
-    this.add(client, run.id);
-    return run;
+  resume(client: string, runId: string, alsoCheck?: () => void): Promise<Run> {
+    return this.manager.resume(runId, 'client', {
+      check: () => {
+        alsoCheck?.();
+        this.check(client);
+      },
+      started: (run) => this.add(client, run.id),
+    });
   }
 
   /** Runs this client has generating now. */

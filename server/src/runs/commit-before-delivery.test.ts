@@ -16,14 +16,17 @@ it('a watcher never holds a frame the stored log does not have', async () => {
   const other = new Database(server.dbPath, { readonly: true });
   const stored = new RunsRepo(other);
   const { manager } = server.ctx;
-  const run = manager.start('user_0007');
+  const run = await manager.start('user_0007');
   const checked: number[] = [];
   const missing: string[] = [];
   let done!: () => void;
   const settled = new Promise<void>((r) => (done = r));
   const sink: FrameSink = {
     send: (json, seq) => {
-      if (stored.framesAfter(run.id, seq - 1)[0] !== json) missing.push(`seq ${seq}`);
+      // Read now (the SQLite read runs before the first await), compared when it resolves.
+      void stored.framesAfter(run.id, seq - 1).then((f) => {
+        if (f[0] !== json) missing.push(`seq ${seq}`);
+      });
       checked.push(seq);
     },
     congested: () => false,
@@ -31,7 +34,7 @@ it('a watcher never holds a frame the stored log does not have', async () => {
     cork: () => {},
     uncork: () => {},
   };
-  manager.subscribe(run.id, sink, 0, () => done());
+  await manager.subscribe(run.id, sink, 0, () => done());
   await deadline(settled, 15_000, 'the run to settle');
   other.close();
   expect(missing).toEqual([]);
@@ -59,7 +62,7 @@ describe('a started run is acknowledged only once it is committed', () => {
     const c = await TestWsClient.connect(slow);
     try {
       const runId = await c.start('user_0003');
-      expect(storedRun(runId)).toMatchObject({ id: runId, status: 'running' });
+      expect(await storedRun(runId)).toMatchObject({ id: runId, status: 'running' });
     } finally {
       await c.close();
     }
@@ -73,6 +76,6 @@ describe('a started run is acknowledged only once it is committed', () => {
     });
     expect(res.status).toBe(201);
     const { runId } = (await res.json()) as { runId: string };
-    expect(storedRun(runId)).toMatchObject({ id: runId });
+    expect(await storedRun(runId)).toMatchObject({ id: runId });
   });
 });

@@ -1,6 +1,5 @@
 import type OpenAI from 'openai';
 import type { ParsedLine } from '@app/shared';
-import { isRetryable } from '@app/shared';
 import type { Config } from '../config.js';
 // Same estimate the built-in model reports, so estimated and reported usage are comparable.
 import { estimateTokens } from '../model/text-pieces.js';
@@ -64,6 +63,18 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
   } finally {
     run.controller = null;
   }
+  if (outcome.kind === 'aborted' && outcome.reason === 'bus') {
+    outcome = {
+      kind: 'failed',
+      code: 'bus_unavailable',
+      message: 'Redis lost the shared state of running runs (it restarted); resume the run to continue.',
+    };
+  }
+  if (outcome.kind === 'aborted' && outcome.reason === 'handoff') {
+    // No terminal frame: the instance that takes the run over continues this log.
+    run.persist();
+    return;
+  }
   // Everything emitted in this turn (the last lines, the terminal frame) is committed and sent together.
   // Cancelled or failed mid-line: the half line is rejected as cut off, and regenerated on resume.
   if (outcome.kind !== 'done') handle(run, run.parser.end({ cutOff: true }));
@@ -73,39 +84,11 @@ export async function executeRun(run: Run, deps: ExecuteDeps): Promise<void> {
     const prompt = s.messages.map((m) => m.content).join('\n');
     addUsage(run, estimateTokens(prompt), estimateTokens(s.text), true);
   }
-  run.durationMs = run.elapsedMs();
-  const counts = () => ({
-    events: run.eventCount,
-    rejected: run.rejectedCount,
-    pieces: run.pieces,
-    usage: run.usage,
-    durationMs: run.durationMs,
-    ...(run.chunkSizes ? { chunks: run.chunkSizes.length * run.passes, merged: run.merged } : {}),
-    ...(run.passes > 1 ? { passes: run.passes } : {}),
-  });
-  if (outcome.kind === 'done') {
-    run.status = 'done';
-    run.emit({ type: 'done', message: '抽象完成', ...counts() });
-  } else if (outcome.kind === 'aborted') {
-    run.status = 'cancelled';
-    run.cancelReason = outcome.reason;
-    const why = { client: '已取消', unwatched: '无人观看，已自动取消', shutdown: '服务器关闭，已取消' }[
-      outcome.reason
-    ];
-    run.emit({ type: 'cancelled', message: why, reason: outcome.reason, ...counts() });
-  } else {
-    run.status = 'error';
-    run.errorCode = outcome.code;
-    run.errorMessage = outcome.message;
-    run.emit({
-      type: 'error',
-      code: outcome.code,
-      message: outcome.message,
-      retryable: isRetryable(outcome.code),
-      ...counts(),
-    });
-  }
-  run.persist();
+  if (outcome.kind === 'done') run.settle({ kind: 'done' });
+  else if (outcome.kind === 'aborted') {
+    // A handed-over run returned above; a bus failure became an error.
+    run.settle({ kind: 'cancelled', reason: outcome.reason as 'client' | 'unwatched' | 'shutdown' });
+  } else run.settle({ kind: 'error', code: outcome.code, message: outcome.message });
 }
 
 /**

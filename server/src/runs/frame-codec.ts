@@ -125,3 +125,13 @@ export function cutOffLinesOf(frames: readonly string[]): Set<number> {
   }
   return out;
 }
+
+/** The frame ends an attempt of the run (more come only if it is resumed). */
+export const isTerminal = (json: string): boolean =>
+  json.startsWith('{"type":"done"') ||
+  json.startsWith('{"type":"error"') ||
+  json.startsWith('{"type":"cancelled"');
+
+/** The status a terminal frame leaves its run in. */
+export const statusOfTerminal = (json: string): 'done' | 'error' | 'cancelled' =>
+  json.startsWith('{"type":"done"') ? 'done' : json.startsWith('{"type":"error"') ? 'error' : 'cancelled';

@@ -3,26 +3,41 @@ import type OpenAI from 'openai';
 import { type ErrorCode, isRetryable, type RunStatus, type RunSummary, USER_ID_RE } from '@app/shared';
 import { AppError } from '../app-error.js';
 import type { Config } from '../config.js';
-import type { FrameWriter } from '../db/frame-writer.js';
-import type { RunsRepo } from '../db/runs-repo.js';
-import type { UsersRepo } from '../db/users-repo.js';
+import type { LogWriter, RunsStore, UsersStore } from '../store/types.js';
 import { planChunks } from '../llm/chunk-plan.js';
 import { buildPrompt } from '../llm/prompt.js';
 import type { Metrics } from '../metrics.js';
 import { chunkCalls, promptOf } from './chunk-calls.js';
 import { executeRun, handle, type AbortReason, type Call } from './execute-run.js';
+import type { Ownership } from './ownership.js';
+import { RemoteRun } from './remote-run.js';
 import { Run } from './run.js';
 import { Subscription, type FrameSink } from './subscription.js';
 
 export interface RunManagerDeps {
   config: Config;
-  users: UsersRepo;
-  runs: RunsRepo;
-  writer: FrameWriter;
+  users: UsersStore;
+  runs: RunsStore;
+  writer: LogWriter;
   llm: OpenAI;
   modelName: string;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   metrics?: Metrics;
+  /** Which instance generates which run: this one always (embedded), or by lease (cluster). */
+  ownership: Ownership;
+  /** Cluster: how often to look for runs whose owner died. */
+  takeoverCheckMs?: number;
+}
+
+/** A run as watchers see it: generated here, or by another instance. */
+export type WatchedRun = Run | RemoteRun;
+
+/** Checks that run with a start or resume in the same turn as it is created, so no other start slips between. */
+export interface StartHooks {
+  /** Throws to refuse (a limit); runs only when a run is about to start. */
+  check?(): void;
+  /** The run has started. */
+  started?(run: Run): void;
 }
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -46,6 +61,8 @@ const newRunId = (): string => {
  */
 export class RunManager {
   private readonly loaded = new Map<string, Run>();
+  /** Runs being read back from storage. */
+  private readonly reading = new Map<string, Promise<Run | null>>();
   /** Settled runs with no watcher behind, oldest first: kept for re-attach, at most SETTLED_RUNS_IN_MEMORY. */
   private readonly idle = new Map<string, Run>();
   /** Watchers of settled runs that left memory, by run: a run read back (resumed) takes them back. */
@@ -56,6 +73,12 @@ export class RunManager {
   /** Set by shutdown(): a run started now would only be cut by it. */
   private closing = false;
   private readonly sweeper: NodeJS.Timeout;
+  /** Runs other instances generate, followed here for local watchers. */
+  private readonly remote = new Map<string, RemoteRun>();
+  private readonly following = new Map<string, Promise<RemoteRun>>();
+  private takeoverTimer: NodeJS.Timeout | null = null;
+  /** Runs taken over from instances that died or handed them over. */
+  takenOver = 0;
 
   constructor(private readonly deps: RunManagerDeps) {
     // Often enough that an unwatched run ends within 1.5× its timeout, however short the timeout.
@@ -64,39 +87,164 @@ export class RunManager {
     this.sweeper.unref();
   }
 
+  /** Cluster mode: listens to other instances and takes over runs whose owner is gone. */
+  async startSharing(): Promise<void> {
+    const { ownership } = this.deps;
+    if (!ownership.shared) return;
+    await ownership.start({
+      cancel: (runId) => this.loaded.get(runId)?.controller?.abort('client' satisfies AbortReason),
+      resumedElsewhere: (runId) => this.resumedElsewhere(runId),
+      handedOver: (runId) => void this.takeOver(runId),
+      busLost: () => {
+        this.deps.log.warn({}, 'Redis lost the shared state: runs generating here end with bus_unavailable');
+        for (const r of this.loaded.values())
+          if (r.status === 'running') r.controller?.abort('bus' satisfies AbortReason);
+      },
+      lost: (runId) => {
+        this.deps.log.warn({ runId }, 'lease of a running run lost: it goes on at another instance');
+        this.loaded.get(runId)?.controller?.abort('handoff' satisfies AbortReason);
+      },
+    });
+    const every = this.deps.takeoverCheckMs ?? 1000;
+    this.takeoverTimer = setInterval(() => void this.takeOverOrphans(), every);
+    this.takeoverTimer.unref();
+  }
+
+  /** Runs stored as running that no instance holds the lease of: their owner died. */
+  private async takeOverOrphans(): Promise<void> {
+    if (this.closing) return;
+    try {
+      const running = await this.deps.runs.list({ status: 'running', limit: 1000, offset: 0 });
+      for (const s of running.items) {
+        if (this.loaded.get(s.id)?.status === 'running') continue;
+        if ((await this.deps.ownership.ownerElsewhere(s.id)) !== null) continue;
+        await this.takeOver(s.id);
+      }
+    } catch (err) {
+      this.deps.log.warn({ err }, 'looking for runs to take over failed');
+    }
+  }
+
+  /** Continues a run another instance was generating, in the same log, if this instance gets its lease. */
+  private async takeOver(runId: string): Promise<void> {
+    if (this.closing || this.loaded.get(runId)?.status === 'running') return;
+    // Its frames must all be there to go on in the same log (Redis may have lost them), before and after
+    // the lease is taken (a restart of Redis in between would hand out a lease on an empty stream).
+    if (!(await this.deps.ownership.logIntact(runId))) return;
+    if (!(await this.deps.ownership.claim(runId))) return;
+    if (!(await this.deps.ownership.logIntact(runId))) {
+      await this.deps.ownership.release(runId);
+      return;
+    }
+    try {
+      this.dropStaleCopy(runId);
+      const run = await this.open(runId);
+      if (!run || run.status !== 'running') {
+        await this.deps.ownership.release(runId);
+        return;
+      }
+      // Not a terminal frame: watchers everywhere see the run go on.
+      run.interrupt(false);
+      await this.resume(runId, 'takeover');
+      this.takenOver++;
+      this.deps.log.warn({ runId }, 'run taken over from an instance that is gone');
+    } catch (err) {
+      await this.deps.ownership.release(runId).catch(() => {});
+      this.deps.log.warn({ err, runId }, 'taking over a run failed');
+    }
+  }
+
+  /** Another instance resumed the run: a settled copy here is out of date; its watchers follow the run there. */
+  private resumedElsewhere(runId: string): void {
+    const run = this.loaded.get(runId);
+    if (run?.status === 'running') return;
+    if (run) this.evict(run);
+    const waiting = this.parked.get(runId);
+    if (!waiting || waiting.size === 0) return;
+    void this.follow(runId).then(
+      (view) => {
+        const subs = this.parked.get(runId);
+        this.parked.delete(runId);
+        for (const sub of subs ?? []) {
+          sub.rebind(view);
+          view.watchers.add(sub);
+          sub.pump();
+        }
+      },
+      () => {},
+    );
+  }
+
+  /** A settled run held here may be stale once runs are shared: the next read takes it from storage. */
+  private dropStaleCopy(runId: string): void {
+    const run = this.loaded.get(runId);
+    if (run && run.status !== 'running') this.evict(run);
+  }
+
+  /** A view of a run another instance generates, read once from storage and then followed. */
+  private follow(runId: string): Promise<RemoteRun> {
+    const known = this.remote.get(runId);
+    if (known) return Promise.resolve(known);
+    let p = this.following.get(runId);
+    if (!p) {
+      p = (async () => {
+        await this.deps.writer.flush();
+        const frames = await this.deps.runs.framesAfter(runId, 0);
+        const view = new RemoteRun(runId, frames, (after) => this.deps.runs.framesAfter(runId, after));
+        this.remote.set(runId, view);
+        this.deps.ownership.follow(runId, view);
+        return view;
+      })().finally(() => this.following.delete(runId));
+      this.following.set(runId, p);
+    }
+    return p;
+  }
+
+  /** The run as a watcher here gets it: generated here, read back, or followed from another instance. */
+  private async view(runId: string): Promise<WatchedRun> {
+    const hot = this.loaded.get(runId) ?? this.remote.get(runId);
+    if (hot) return hot;
+    if (this.deps.ownership.shared) {
+      const s = await this.deps.runs.summary(runId);
+      if (s?.status === 'running' && !this.loaded.has(runId)) return this.follow(runId);
+    }
+    return this.require(runId);
+  }
+
+  /** Local watchers of a followed run move to the run now generated here (resumed or taken over). */
+  private adoptFollowers(run: Run): void {
+    const view = this.remote.get(run.id);
+    if (!view) return;
+    this.remote.delete(run.id);
+    this.deps.ownership.unfollow(run.id);
+    for (const sub of view.watchers) {
+      sub.rebind(run);
+      run.watchers.add(sub);
+    }
+  }
+
   /**
    * Marks runs a previous process left running as interrupted, with a final frame that says so, then
    * (RESUME_INTERRUPTED) continues each in the same log, unless it has been interrupted too often: a run
    * that takes the server down must not take it down at every start. Runs a clean stop cancelled are
    * continued too; a run a person cancelled never is.
    */
-  recoverInterrupted(): { interrupted: number; continued: number } {
+  async recoverInterrupted(): Promise<{ interrupted: number; continued: number }> {
     const seen = new Set<string>();
     const toContinue: Run[] = [];
     const { config, log } = this.deps;
-    // Page by page: each page is settled (no longer `running`) before the next is read.
-    for (;;) {
-      const stale = this.deps.runs
-        .list({ status: 'running', limit: 1000, offset: 0 })
-        .items.filter((s) => !seen.has(s.id));
+    // Page by page: each page is settled (no longer `running`) before the next is read. Shared runs are
+    // not this process's to settle: one whose owner is gone is taken over instead.
+    for (; !this.deps.ownership.shared;) {
+      const stale = (await this.deps.runs.list({ status: 'running', limit: 1000, offset: 0 })).items.filter(
+        (s) => !seen.has(s.id),
+      );
       if (stale.length === 0) break;
       for (const s of stale) {
         seen.add(s.id);
-        const run = this.open(s.id)!;
+        const run = (await this.open(s.id))!;
         const before = run.interruptions();
-        run.status = 'interrupted';
-        run.emit({
-          type: 'error',
-          code: 'interrupted',
-          message: '服务重启，运行被中断；可继续生成',
-          retryable: true,
-          events: run.eventCount,
-          rejected: run.rejectedCount,
-          pieces: run.pieces,
-          usage: run.usage,
-          durationMs: run.durationMs,
-        });
-        run.persist();
+        run.interrupt(true);
         if (config.RESUME_INTERRUPTED === 'on' && before < config.RESUME_INTERRUPTED_MAX)
           toContinue.push(run);
         else if (config.RESUME_INTERRUPTED === 'on')
@@ -105,16 +253,16 @@ export class RunManager {
             'run interrupted too often; left for a person to resume',
           );
       }
-      this.deps.writer.flush();
+      await this.deps.writer.flush();
     }
     // Only now may the batches of those runs go.
     this.deps.writer.recovered();
     // A clean stop cancelled these (a rolling restart): they go on as the crashed ones do.
-    const stopped = config.RESUME_INTERRUPTED === 'on' ? this.deps.runs.cancelledByShutdown() : [];
+    const stopped = config.RESUME_INTERRUPTED === 'on' ? await this.deps.runs.cancelledByShutdown() : [];
     let continued = 0;
     for (const runId of [...toContinue.map((r) => r.id), ...stopped]) {
       try {
-        this.resume(runId, 'restart');
+        await this.resume(runId, 'restart');
         continued++;
       } catch (err) {
         log.warn({ err, runId }, 'run could not be continued');
@@ -127,36 +275,54 @@ export class RunManager {
    * `start` made safe to retry: the first start with `key` starts a run, every later one returns that
    * run (`created: false`), whatever its state now. A key belongs to one user's run.
    */
-  startOnce(
+  async startOnce(
     userId: string,
     key: string | undefined,
-    /** Runs only when a new run is about to start (limits that an existing run must not count against). */
-    beforeCreate?: () => void,
-  ): { run: Run; created: boolean } {
-    if (key !== undefined) {
-      // A run started moments ago still has its row in the writer's queue; older ones are stored.
-      const known = this.deps.writer.queuedRunWithKey(key) ?? this.deps.runs.byStartKey(key);
-      if (known && known.userId !== userId) {
-        throw new AppError('bad_request', `Start key ${key} already started a run for ${known.userId}.`);
-      }
-      if (known) return { run: this.require(known.id), created: false };
+    /** Limits that an existing run must not count against: they apply only when a new run starts. */
+    hooks?: StartHooks,
+  ): Promise<{ run: Run; created: boolean }> {
+    const known = key === undefined ? null : await this.runWithKey(key);
+    if (known && known.userId !== userId) {
+      throw new AppError('bad_request', `Start key ${key} already started a run for ${known.userId}.`);
     }
-    beforeCreate?.();
-    return { run: this.create(userId, key), created: true };
+    if (known) return { run: await this.require(known.id), created: false };
+    return this.create(userId, key, hooks);
   }
 
-  start(userId: string): Run {
-    return this.create(userId, undefined);
+  async start(userId: string): Promise<Run> {
+    return (await this.create(userId, undefined)).run;
   }
 
-  /** Keys come only through startOnce, which has made sure no run holds the key yet. */
-  private create(userId: string, startKey: string | undefined): Run {
+  /** A run started moments ago still has its row in the writer's queue; older ones are stored. */
+  private async runWithKey(key: string): Promise<{ id: string; userId: string } | null> {
+    return this.deps.writer.queuedRunWithKey(key) ?? (await this.deps.runs.byStartKey(key));
+  }
+
+  private async create(
+    userId: string,
+    startKey: string | undefined,
+    hooks?: StartHooks,
+  ): Promise<{ run: Run; created: boolean }> {
     const { users, config, modelName } = this.deps;
     if (!USER_ID_RE.test(userId)) throw new AppError('bad_request', `Malformed user id "${userId}".`);
-    const user = users.get(userId);
+    const [user, behaviours] = await Promise.all([users.get(userId), users.behaviours(userId)]);
     if (!user) throw new AppError('user_not_found', `No user with id ${userId}.`);
+    const id = newRunId();
+    await this.deps.ownership.claim(id);
+    // From here to the run's creation nothing awaits: limits hold, and a key another start took meanwhile is seen.
+    if (startKey !== undefined) {
+      const queued = this.deps.writer.queuedRunWithKey(startKey);
+      if (queued) {
+        if (queued.userId !== userId)
+          throw new AppError(
+            'bad_request',
+            `Start key ${startKey} already started a run for ${queued.userId}.`,
+          );
+        return { run: await this.require(queued.id), created: false };
+      }
+    }
+    hooks?.check?.();
     this.checkCapacity();
-    const behaviours = users.behaviours(userId);
     const plan = planChunks(behaviours, config.PROMPT_BUDGET_CHARS);
     const passes = config.EXTRACTION_PASSES;
     // A history that fits one prompt runs as one call, exactly as short histories always have.
@@ -167,7 +333,6 @@ export class RunManager {
     const truncated = prompt?.truncated ? { included: prompt.included.length, total: prompt.total } : null;
     const behaviourIds = (prompt?.included ?? plan.chunks.flat()).map((b) => b.id);
     const chunkSizes = chunked ? plan.chunks.map((c) => c.length) : null;
-    const id = newRunId();
     this.deps.writer.createRun({ id, userId, model: modelName, behaviourIds, truncated, startKey });
     const run = new Run(
       { id, userId, model: modelName, status: 'running', behaviourIds, truncated, chunkSizes, passes },
@@ -198,14 +363,24 @@ export class RunManager {
     }
     run.emit({ type: 'progress', stage: 'calling', message: '正在调用LLM分析...', percent: 0 });
     this.execute(run, calls, 'start');
-    return run;
+    hooks?.started?.(run);
+    return { run, created: true };
   }
 
-  cancel(runId: string, reason: Exclude<AbortReason, 'stall'> = 'client'): Run {
-    // A running run is always in memory: anything else is answered from its row, not read back whole.
+  async cancel(
+    runId: string,
+    reason: Exclude<AbortReason, 'stall' | 'handoff' | 'bus'> = 'client',
+  ): Promise<{ id: string }> {
+    // A running run is always in memory where it generates: anything else is answered from its row.
     const run = this.loaded.get(runId);
     if (!run || run.status !== 'running' || !run.controller) {
-      const status = run?.status ?? this.storedStatus(runId);
+      // Generated by another instance: its owner stops the upstream request.
+      const owner = await this.deps.ownership.ownerElsewhere(runId);
+      if (owner !== null) {
+        await this.deps.ownership.cancelElsewhere(owner, runId);
+        return { id: runId };
+      }
+      const status = run?.status ?? (await this.storedStatus(runId));
       if (!status) throw new AppError('run_not_found', `No run with id ${runId}.`);
       throw new AppError(
         'run_not_running',
@@ -217,39 +392,79 @@ export class RunManager {
   }
 
   /** Whether the run exists, without reading its log back into memory. */
-  exists(runId: string): boolean {
-    return this.loaded.has(runId) || this.storedStatus(runId) !== null;
+  async exists(runId: string): Promise<boolean> {
+    return this.loaded.has(runId) || (await this.storedStatus(runId)) !== null;
   }
 
   /** Status from storage (pending writes flushed first, so an evicted run's end is there). */
-  private storedStatus(runId: string): RunStatus | null {
-    return this.storedSummary(runId)?.status ?? null;
+  private async storedStatus(runId: string): Promise<RunStatus | null> {
+    return (await this.storedSummary(runId))?.status ?? null;
   }
 
-  private storedSummary(runId: string): RunSummary | null {
-    this.deps.writer.flush();
+  private async storedSummary(runId: string): Promise<RunSummary | null> {
+    await this.deps.writer.flush();
     return this.deps.runs.summary(runId);
   }
 
   /** `by`: a person (any client) or the server itself after a restart. */
-  resume(runId: string, by: 'client' | 'restart' = 'client'): Run {
-    const run = this.require(runId);
-    if (!resumable(run.status, run.errorCode)) {
-      throw new AppError(
-        'run_not_resumable',
-        `Run ${runId} is ${run.status}; only a cancelled, interrupted or retryably failed run can be resumed.`,
-      );
+  async resume(
+    runId: string,
+    by: 'client' | 'restart' | 'takeover' = 'client',
+    hooks?: StartHooks,
+  ): Promise<Run> {
+    const { ownership } = this.deps;
+    if (ownership.shared && by !== 'takeover') {
+      // The lease decides between instances resuming the same run at once; a copy held here may be stale.
+      if (this.loaded.get(runId)?.status !== 'running') {
+        if (!(await this.claimSoon(runId))) {
+          throw new AppError('run_not_resumable', `Run ${runId} is being generated by another instance.`);
+        }
+        this.dropStaleCopy(runId);
+      }
     }
-    this.checkCapacity();
+    try {
+      const run = await this.resumeOwned(runId, by, hooks);
+      this.adoptFollowers(run);
+      if (ownership.shared) await ownership.announce('resumed', runId);
+      return run;
+    } catch (err) {
+      if (ownership.shared && this.loaded.get(runId)?.status !== 'running')
+        await ownership.release(runId).catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * The lease of a run, waiting a moment for it: an owner lets go of a run just after its last frame is
+   * stored, so a client that saw the run end may ask to resume before the owner has let go.
+   */
+  private async claimSoon(runId: string, ms = 1000): Promise<boolean> {
+    const until = performance.now() + ms;
+    for (;;) {
+      if (await this.deps.ownership.claim(runId)) return true;
+      if (performance.now() >= until) return false;
+      await new Promise((ok) => setTimeout(ok, 25));
+    }
+  }
+
+  private async resumeOwned(
+    runId: string,
+    by: 'client' | 'restart' | 'takeover',
+    hooks?: StartHooks,
+  ): Promise<Run> {
+    const run = await this.require(runId);
+    this.checkResumable(run);
     const { users } = this.deps;
-    const user = users.get(run.userId);
+    const [user, behaviours] = await Promise.all([users.get(run.userId), users.behaviours(run.userId)]);
     if (!user) throw new AppError('user_not_found', `User ${run.userId} of run ${runId} no longer exists.`);
-    const byId = new Map(users.behaviours(run.userId).map((b) => [b.id, b]));
+    // Checked again with nothing awaited from here on: another resume may have won meanwhile.
+    this.checkResumable(run);
+    hooks?.check?.();
+    this.checkCapacity();
+    const byId = new Map(behaviours.map((b) => [b.id, b]));
     const wasInterrupted = run.status === 'interrupted';
     this.idle.delete(runId);
-    run.status = 'running';
-    run.errorCode = null;
-    run.errorMessage = null;
+    run.restart();
     // A half-written last line: settle it as cut off (a cancel already did) and start a fresh line.
     const cut = run.parser.end({ cutOff: true });
     if (wasInterrupted) handle(run, cut);
@@ -260,7 +475,11 @@ export class RunManager {
       .slice(0, own.endsWith('\n') ? undefined : -1)
       .map((l) => l.trim())
       .filter(Boolean);
-    const message = by === 'restart' ? '服务重启后自动继续生成…' : '继续生成剩余事件…';
+    const message = {
+      client: '继续生成剩余事件…',
+      restart: '服务重启后自动继续生成…',
+      takeover: '原实例已停止，本实例接管并继续生成…',
+    }[by];
     run.emit({ type: 'progress', stage: 'resumed', message, percent: run.percent() });
     if (run.text.length > 0 && !run.text.endsWith('\n')) run.chunk('\n');
     // Finished chunks are not asked again; the interrupted one continues from its produced lines.
@@ -276,16 +495,39 @@ export class RunManager {
           },
         ];
     this.execute(run, calls, 'resume');
+    hooks?.started?.(run);
     return run;
   }
 
+  private checkResumable(run: Run): void {
+    if (!resumable(run.status, run.errorCode)) {
+      throw new AppError(
+        'run_not_resumable',
+        `Run ${run.id} is ${run.status}; only a cancelled, interrupted or retryably failed run can be resumed.`,
+      );
+    }
+  }
+
   /** A run from memory, or loaded back from storage; null when unknown. */
-  open(runId: string): Run | null {
+  async open(runId: string): Promise<Run | null> {
     const hot = this.loaded.get(runId);
     if (hot) return hot;
-    this.deps.writer.flush();
-    const stored = this.deps.runs.stored(runId);
+    // Two readers of the same run at once share one read: a run has one object in memory.
+    let reading = this.reading.get(runId);
+    if (!reading) {
+      reading = this.readBack(runId).finally(() => this.reading.delete(runId));
+      this.reading.set(runId, reading);
+    }
+    return reading;
+  }
+
+  private async readBack(runId: string): Promise<Run | null> {
+    await this.deps.writer.flush();
+    const stored = await this.deps.runs.stored(runId);
     if (!stored) return null;
+    // Started or read back by someone else while this read was under way.
+    const hot = this.loaded.get(runId);
+    if (hot) return hot;
     const s = stored.summary;
     const run = new Run(
       {
@@ -325,15 +567,15 @@ export class RunManager {
    * Attaches a watcher that gets exactly the frames after `after`, then live ones.
    * `onSettled` fires whenever it has caught up with a run that is no longer running.
    */
-  subscribe(
+  async subscribe(
     runId: string,
     sink: FrameSink,
     after: number,
     onSettled?: (sub: Subscription) => void,
     /** Runs after validation, before the first frame is sent (for replies that must precede frames). */
-    onAttached?: (run: Run) => void,
-  ): Subscription {
-    const run = this.require(runId);
+    onAttached?: (run: WatchedRun) => void,
+  ): Promise<Subscription> {
+    const run = await this.view(runId);
     if (!Number.isInteger(after) || after < 0 || after > run.lastSeq) {
       throw new AppError(
         'invalid_cursor',
@@ -358,6 +600,11 @@ export class RunManager {
 
   unsubscribe(sub: Subscription): void {
     sub.close();
+    const view = this.remote.get(sub.runId);
+    if (view?.watchers.delete(sub) && view.watchers.size === 0) {
+      this.remote.delete(sub.runId);
+      this.deps.ownership.unfollow(sub.runId);
+    }
     const run = this.loaded.get(sub.runId);
     if (run?.watchers.delete(sub)) {
       run.lastWatchedAt = Date.now();
@@ -383,10 +630,10 @@ export class RunManager {
    * Where a run's log ends and whether it is settled, without reading the log back: from memory, or from
    * its row (a run not in memory is settled, and its row was written when it settled).
    */
-  position(runId: string): { settled: boolean; lastSeq: number } | null {
-    const run = this.loaded.get(runId);
+  async position(runId: string): Promise<{ settled: boolean; lastSeq: number } | null> {
+    const run = this.loaded.get(runId) ?? this.remote.get(runId);
     if (run) return { settled: run.settled, lastSeq: run.lastSeq };
-    const s = this.storedSummary(runId);
+    const s = await this.storedSummary(runId);
     return s ? { settled: s.status !== 'running', lastSeq: s.lastSeq } : null;
   }
 
@@ -397,8 +644,8 @@ export class RunManager {
   }
 
   /** Makes every queued write visible to readers now. */
-  flushWrites(): void {
-    this.deps.writer.flush();
+  flushWrites(): Promise<void> {
+    return this.deps.writer.flush();
   }
 
   /** Whether a run is generating now (a running run is always in memory: nothing is read back). */
@@ -416,9 +663,16 @@ export class RunManager {
   async shutdown(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweeper);
-    for (const r of this.loaded.values()) if (r.status === 'running') r.controller?.abort('shutdown');
+    if (this.takeoverTimer) clearInterval(this.takeoverTimer);
+    const { ownership } = this.deps;
+    // A rolling deploy: with other instances up, running runs go on there instead of ending here.
+    const handOver = ownership.shared && (await ownership.others().catch(() => [])).length > 0;
+    const reason: AbortReason = handOver ? 'handoff' : 'shutdown';
+    for (const r of this.loaded.values()) if (r.status === 'running') r.controller?.abort(reason);
     await Promise.allSettled([...this.executing]);
-    this.deps.writer.flush();
+    await this.deps.writer.flush();
+    for (const view of this.remote.values()) ownership.unfollow(view.id);
+    await ownership.close();
   }
 
   private checkCapacity(): void {
@@ -437,8 +691,8 @@ export class RunManager {
     }
   }
 
-  private require(runId: string): Run {
-    const run = this.open(runId);
+  private async require(runId: string): Promise<Run> {
+    const run = await this.open(runId);
     if (!run) throw new AppError('run_not_found', `No run with id ${runId}.`);
     return run;
   }
@@ -451,12 +705,44 @@ export class RunManager {
       config: this.deps.config,
       calls,
       log: this.deps.log,
-    }).finally(() => {
-      this.deps.metrics?.runsSettled.inc({ status: run.status });
-      this.executing.delete(p);
-      this.parkIfIdle(run);
-    });
+    })
+      .then(() => this.settledHere(run))
+      .catch((err: unknown) => this.deps.log.warn({ err, runId: run.id }, 'letting go of a run failed'))
+      .finally(() => {
+        this.executing.delete(p);
+        this.parkIfIdle(run);
+      });
     this.executing.add(p);
+  }
+
+  /** After an attempt: the lease goes once its last frame is stored; a handed-over run leaves memory. */
+  private async settledHere(run: Run): Promise<void> {
+    const { ownership } = this.deps;
+    if (run.status !== 'running') {
+      this.deps.metrics?.runsSettled.inc({ status: run.status });
+      // Held until its row says it settled: a run stored as running with no lease is taken over.
+      await run.durable();
+      await this.deps.writer.settled(run.id);
+      await ownership.release(run.id).catch(() => {});
+      return;
+    }
+    // Handed over (shutdown) or lease lost: another instance continues it from the stored log, and
+    // watchers here follow it there.
+    await run.durable();
+    await this.deps.writer.flush();
+    this.loaded.delete(run.id);
+    this.idle.delete(run.id);
+    const watchers = [...run.watchers];
+    run.watchers.clear();
+    await ownership.release(run.id).catch(() => {});
+    await ownership.announce('handoff', run.id).catch(() => {});
+    if (watchers.length === 0 || this.closing) return;
+    const view = await this.follow(run.id);
+    for (const sub of watchers) {
+      sub.rebind(view);
+      view.watchers.add(sub);
+      sub.pump();
+    }
   }
 
   /**

@@ -1,12 +1,14 @@
 import {
+  type ErrorCode,
   EventLineParser,
+  isRetryable,
   type ExtractedEvent,
   type FrameDraft,
   type RejectedLine,
   type RunStatus,
   type TokenUsage,
 } from '@app/shared';
-import type { FrameWriter, PatchSource, RunPatch } from '../db/frame-writer.js';
+import type { LogWriter, PatchSource, RunPatch } from '../store/types.js';
 import { EventMerger, type Merged } from './event-merger.js';
 import { cutOffLinesOf, FrameCodec, isInterruption, readLog } from './frame-codec.js';
 import type { FrameSource, Subscription } from './subscription.js';
@@ -48,7 +50,8 @@ export class Run implements FrameSource, PatchSource {
   readonly model: string;
   readonly behaviourIds: string[];
   readonly truncated: { included: number; total: number } | null;
-  status: RunStatus;
+  /** Changed only by this class: {@link settle}, {@link interrupt}, {@link restart}. */
+  private state: RunStatus;
   text: string;
   eventCount: number;
   rejectedCount: number;
@@ -57,8 +60,7 @@ export class Run implements FrameSource, PatchSource {
   durationMs: number;
   attemptStartedAt = 0;
   usage: TokenUsage | null;
-  errorCode: string | null;
-  errorMessage: string | null = null;
+  private error: { code: string | null; message: string | null };
   parser: EventLineParser;
   /** Set while an upstream request is in flight; aborting it is how a run is cancelled. */
   controller: AbortController | null = null;
@@ -82,16 +84,16 @@ export class Run implements FrameSource, PatchSource {
   /** Events merged into later ones. */
   merged = 0;
   /** Why the last attempt was cancelled, while the run stays cancelled. */
-  cancelReason: string | null = null;
+  private cancelledBy: string | null = null;
 
   constructor(
     init: RunInit,
-    private readonly writer: FrameWriter,
+    private readonly writer: LogWriter,
   ) {
     this.id = init.id;
     this.userId = init.userId;
     this.model = init.model;
-    this.status = init.status;
+    this.state = init.status;
     this.behaviourIds = init.behaviourIds;
     this.truncated = init.truncated;
     this.frames = init.frames ?? [];
@@ -101,7 +103,7 @@ export class Run implements FrameSource, PatchSource {
     this.pieces = init.pieces ?? 0;
     this.durationMs = init.durationMs ?? 0;
     this.usage = init.usage ?? null;
-    this.errorCode = init.errorCode ?? null;
+    this.error = { code: init.errorCode ?? null, message: null };
     this.storedSeq = init.storedSeq ?? 0;
     // Frames given at construction were read from storage.
     this.committedSeq = this.frames.length;
@@ -131,6 +133,87 @@ export class Run implements FrameSource, PatchSource {
 
   get lastSeq(): number {
     return this.frames.length;
+  }
+
+  get status(): RunStatus {
+    return this.state;
+  }
+
+  get errorCode(): string | null {
+    return this.error.code;
+  }
+
+  get cancelReason(): string | null {
+    return this.cancelledBy;
+  }
+
+  /** Counts every terminal frame carries. */
+  private counts() {
+    return {
+      events: this.eventCount,
+      rejected: this.rejectedCount,
+      pieces: this.pieces,
+      usage: this.usage,
+      durationMs: this.durationMs,
+      ...(this.chunkSizes ? { chunks: this.chunkSizes.length * this.passes, merged: this.merged } : {}),
+      ...(this.passes > 1 ? { passes: this.passes } : {}),
+    };
+  }
+
+  /** Ends the attempt: the status and the one terminal frame that says so. */
+  settle(
+    end:
+      | { kind: 'done' }
+      | { kind: 'cancelled'; reason: 'client' | 'unwatched' | 'shutdown' }
+      | { kind: 'error'; code: ErrorCode; message: string },
+  ): void {
+    this.durationMs = this.elapsedMs();
+    this.cancelledBy = null;
+    if (end.kind === 'done') {
+      this.state = 'done';
+      this.emit({ type: 'done', message: '抽象完成', ...this.counts() });
+    } else if (end.kind === 'cancelled') {
+      this.state = 'cancelled';
+      this.cancelledBy = end.reason;
+      const why = { client: '已取消', unwatched: '无人观看，已自动取消', shutdown: '服务器关闭，已取消' }[
+        end.reason
+      ];
+      this.emit({ type: 'cancelled', message: why, reason: end.reason, ...this.counts() });
+    } else {
+      this.state = 'error';
+      this.error = { code: end.code, message: end.message };
+      this.emit({
+        type: 'error',
+        code: end.code,
+        message: end.message,
+        retryable: isRetryable(end.code),
+        ...this.counts(),
+      });
+    }
+    this.persist();
+  }
+
+  /**
+   * The process generating it stopped without settling it. `frame`: a restart of this process says so in
+   * the log (a final `interrupted` error); a takeover by another instance does not (the run goes on).
+   */
+  interrupt(frame: boolean): void {
+    this.state = 'interrupted';
+    if (!frame) return;
+    this.emit({
+      type: 'error',
+      code: 'interrupted',
+      message: '服务重启，运行被中断；可继续生成',
+      retryable: true,
+      ...this.counts(),
+    });
+    this.persist();
+  }
+
+  /** Generating again (a resume): the last attempt's error is gone. */
+  restart(): void {
+    this.state = 'running';
+    this.error = { code: null, message: null };
   }
 
   /** No frame will come unless the run is resumed, and every frame is committed. */
@@ -260,8 +343,8 @@ export class Run implements FrameSource, PatchSource {
       durationMs: this.elapsedMs(),
       status: this.status,
       usage: this.usage,
-      errorCode: this.errorCode,
-      errorMessage: this.errorMessage,
+      errorCode: this.error.code,
+      errorMessage: this.error.message,
       finished: this.status !== 'running',
       text: this.status !== 'running' ? this.text : null,
       resumeOnStart: this.status === 'cancelled' && this.cancelReason === 'shutdown',

@@ -6,21 +6,21 @@ it('once shutdown began, start and resume are refused with 503 shutting_down (re
   const s = await startTestServer({ BUILTIN_PIECES_PER_SECOND: 5 });
   try {
     const { manager } = s.ctx;
-    const run = manager.start('user_0002');
+    const run = await manager.start('user_0002');
     const stopping = manager.shutdown();
-    const refused = (fn: () => unknown) => {
+    const refused = async (fn: () => Promise<unknown>) => {
       try {
-        fn();
+        await fn();
       } catch (err) {
         return err;
       }
       return null;
     };
-    const started = refused(() => manager.start('user_0003'));
+    const started = await refused(() => manager.start('user_0003'));
     expect(started).toBeInstanceOf(AppError);
     expect(started).toMatchObject({ code: 'shutting_down', status: 503 });
     await stopping;
-    expect(refused(() => manager.resume(run.id))).toMatchObject({ code: 'shutting_down' });
+    expect(await refused(() => manager.resume(run.id))).toMatchObject({ code: 'shutting_down' });
   } finally {
     await s.dispose();
   }

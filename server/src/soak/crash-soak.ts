@@ -176,7 +176,7 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakReport> {
     );
     await server.stop();
     report.runs = watched.size;
-    check(dbPath, watched, reference, report);
+    await check(dbPath, watched, reference, report);
     return report;
   } finally {
     client?.close();
@@ -263,19 +263,19 @@ async function referenceEvents(baseUrl: string): Promise<Map<string, string[]>> 
 }
 
 /** Compares what every client holds with the stored log, and each run's outcome with the reference. */
-function check(
+async function check(
   dbPath: string,
   watched: Map<string, Watched>,
   reference: Map<string, string[]>,
   report: SoakReport,
-): void {
+): Promise<void> {
   const db = new Database(dbPath, { readonly: true });
   const repo = new RunsRepo(db);
   const bad = (runId: string, what: string) => report.violations.push(`${runId}: ${what}`);
   try {
     for (const w of watched.values()) {
-      const stored = repo.framesAfter(w.runId, 0);
-      const detail = repo.detail(w.runId);
+      const stored = await repo.framesAfter(w.runId, 0);
+      const detail = await repo.detail(w.runId);
       if (!detail) {
         bad(w.runId, 'the run is not stored');
         continue;

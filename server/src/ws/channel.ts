@@ -24,6 +24,8 @@ export class Channel {
   private readonly owned = new Set<string>();
   /** Set once the socket is gone: replies waiting for a commit are dropped. */
   private closed = false;
+  /** Messages are handled one after another; each may read storage. */
+  private queue: Promise<void> = Promise.resolve();
   private readonly sink: WsSink;
   private readonly perClient: ClientRunLimit;
 
@@ -80,14 +82,15 @@ export class Channel {
       const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ');
       return this.fail('invalid_message', `Invalid ${type} message: ${why}`, requestId);
     }
-    try {
-      this.handle(parsed.data);
-    } catch (err) {
-      if (err instanceof AppError)
-        return this.fail(err.code, err.message, parsed.data.requestId, runIdOf(parsed.data));
-      this.ctx.log.error({ err }, 'websocket handler failed');
-      this.fail('internal', 'Internal error.', parsed.data.requestId, runIdOf(parsed.data));
-    }
+    const msg = parsed.data;
+    // One message at a time, in the order sent: a subscribe after a start sees the run the start made.
+    this.queue = this.queue
+      .then(() => (this.closed ? undefined : this.handle(msg)))
+      .catch((err: unknown) => {
+        if (err instanceof AppError) return this.fail(err.code, err.message, msg.requestId, runIdOf(msg));
+        this.ctx.log.error({ err }, 'websocket handler failed');
+        this.fail('internal', 'Internal error.', msg.requestId, runIdOf(msg));
+      });
   }
 
   close(): void {
@@ -96,12 +99,12 @@ export class Channel {
     this.subs.clear();
   }
 
-  private handle(msg: ClientMessage): void {
+  private async handle(msg: ClientMessage): Promise<void> {
     const { manager } = this.ctx;
     switch (msg.type) {
       case 'start': {
         // A retried start of a run this socket already has must not count against the limit.
-        const { run } = this.perClient.startOnce(this.client, msg.userId, msg.key, () =>
+        const { run } = await this.perClient.startOnce(this.client, msg.userId, msg.key, () =>
           this.checkRunLimit(),
         );
         this.owned.add(run.id);
@@ -109,30 +112,32 @@ export class Channel {
         run.whenCommitted(() => {
           if (this.closed) return;
           this.reply({ type: 'ack', op: 'start', runId: run.id, requestId: msg.requestId });
-          this.watch(run.id, 0, false);
+          this.watch(run.id, 0, false).catch((err: unknown) =>
+            this.ctx.log.error({ err, runId: run.id }, 'watching a started run failed'),
+          );
         });
         return;
       }
       case 'subscribe':
-        this.watch(msg.runId, msg.after ?? 0, true, msg.requestId);
+        await this.watch(msg.runId, msg.after ?? 0, true, msg.requestId);
         return;
       case 'cancel':
-        manager.cancel(msg.runId);
+        await manager.cancel(msg.runId);
         this.reply({ type: 'ack', op: 'cancel', runId: msg.runId, requestId: msg.requestId });
         return;
       case 'resume': {
-        this.checkRunLimit();
-        const from = manager.open(msg.runId)?.lastSeq ?? 0;
-        const run = this.perClient.resume(this.client, msg.runId);
+        const from = (await manager.open(msg.runId))?.lastSeq ?? 0;
+        const run = await this.perClient.resume(this.client, msg.runId, () => this.checkRunLimit());
         this.owned.add(run.id);
         this.reply({ type: 'ack', op: 'resume', runId: run.id, requestId: msg.requestId });
         // Watching only once resume succeeded (a refused resume leaves no subscription behind); starting
         // from the log position before it, so the frames resume already emitted follow the ack.
-        if (!this.subs.has(run.id)) this.watch(run.id, from, false);
+        if (!this.subs.has(run.id)) await this.watch(run.id, from, false);
         return;
       }
       case 'unsubscribe': {
-        if (!manager.exists(msg.runId)) throw new AppError('run_not_found', `No run with id ${msg.runId}.`);
+        if (!(await manager.exists(msg.runId)))
+          throw new AppError('run_not_found', `No run with id ${msg.runId}.`);
         const sub = this.subs.get(msg.runId);
         if (sub) manager.unsubscribe(sub);
         this.subs.delete(msg.runId);
@@ -150,9 +155,9 @@ export class Channel {
   }
 
   /** Subscribes (or re-subscribes) this socket to a run from `after`; the ack precedes the frames. */
-  private watch(runId: string, after: number, ack: boolean, requestId?: string): void {
+  private async watch(runId: string, after: number, ack: boolean, requestId?: string): Promise<void> {
     const previous = this.subs.get(runId);
-    const sub = this.ctx.manager.subscribe(runId, this.sink, after, undefined, (run) => {
+    const sub = await this.ctx.manager.subscribe(runId, this.sink, after, undefined, (run) => {
       if (previous) this.ctx.manager.unsubscribe(previous);
       if (ack)
         this.reply({
@@ -164,6 +169,8 @@ export class Channel {
           status: run.status,
         });
     });
+    // The socket closed while the run was read back: nothing may stay subscribed for it.
+    if (this.closed) return this.ctx.manager.unsubscribe(sub);
     this.subs.set(runId, sub);
   }
 

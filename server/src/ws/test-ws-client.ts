@@ -343,8 +343,8 @@ export async function getRun(s: TestServer, id: string): Promise<RunDetail> {
 }
 
 /** The run's frame log as stored in the database, exact JSON text. */
-export function storedFrames(s: TestServer, runId: string): string[] {
-  s.ctx.manager.flushWrites();
+export async function storedFrames(s: TestServer, runId: string): Promise<string[]> {
+  await s.ctx.manager.flushWrites();
   return s.ctx.runs.framesAfter(runId, 0);
 }
 

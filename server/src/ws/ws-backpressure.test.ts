@@ -36,7 +36,7 @@ describe('backpressure', () => {
       channel: 'app',
       detail: '关注续航和价格',
     }));
-    s.ctx.users.upsertAll([{ id: 'user_long', name: null, profile: {} }], behaviours);
+    await s.ctx.users.upsertAll([{ id: 'user_long', name: null, profile: {} }], behaviours);
   });
   afterAll(() => s.dispose());
 
@@ -78,7 +78,9 @@ describe('backpressure', () => {
     expect(peak).toBeLessThanOrEqual(HIGH_WATER + maxFrame + 14);
 
     // The slow socket's subscription is parked part-way: a cursor into the log, not a queue of frames.
-    const cursors = [...s.ctx.manager.open(runId)!.watchers].map((w) => w.cursor).sort((a, b) => a - b);
+    const cursors = [...(await s.ctx.manager.open(runId))!.watchers]
+      .map((w) => w.cursor)
+      .sort((a, b) => a - b);
     expect(cursors).toHaveLength(2);
     expect(cursors[1]).toBe(fastFrames.length);
     expect(
@@ -90,7 +92,7 @@ describe('backpressure', () => {
     const slowFrames = await slow.settled(runId, 20_000);
     expect(seqs(slowFrames)).toEqual(oneTo(fastFrames.length));
     expect(slow.rawFrames(runId)).toEqual(fast.rawFrames(runId));
-    expect(slow.rawFrames(runId)).toEqual(storedFrames(s, runId));
+    expect(slow.rawFrames(runId)).toEqual(await storedFrames(s, runId));
     await Promise.all([fast.close(), slow.close()]);
   });
 });

@@ -35,7 +35,7 @@ describe('cancel and resume over the WebSocket', () => {
     await new Promise((r) => setTimeout(r, 150));
     await c.alive();
     expect(c.frames(runId)).toHaveLength(frames.length);
-    expect(storedFrames(ws.server, runId)).toEqual(c.rawFrames(runId));
+    expect(await storedFrames(ws.server, runId)).toEqual(c.rawFrames(runId));
 
     const stored = await getRun(ws.server, runId);
     expect(stored.status).toBe('cancelled');
@@ -112,7 +112,7 @@ describe('cancel and resume over the WebSocket', () => {
     expect(stored.lastSeq).toBe(fa.length);
     expect(stored.text).toBe(textOf(fa));
     expect(eventKeys(stored)).toEqual(reference);
-    expect(storedFrames(ws.server, runId)).toEqual(a.rawFrames(runId));
+    expect(await storedFrames(ws.server, runId)).toEqual(a.rawFrames(runId));
 
     const again = await b.request({ type: 'resume', runId });
     expect(again).toMatchObject({

@@ -30,7 +30,7 @@ describe('subscribe with a cursor', () => {
     const [fa, fb] = await Promise.all([a.settled(runId), b.settled(runId)]);
     expect(seqs(fb)).toEqual(oneTo(fa.length, n + 1));
     expect(b.rawFrames(runId)).toEqual(a.rawFrames(runId).slice(n));
-    expect(b.rawFrames(runId)).toEqual(storedFrames(ws.server, runId).slice(n));
+    expect(b.rawFrames(runId)).toEqual((await storedFrames(ws.server, runId)).slice(n));
   });
 
   it('on a finished run: exactly frames n+1…; after = lastSeq gives nothing but the ack', async () => {
@@ -84,7 +84,7 @@ describe('subscribe with a cursor', () => {
             rest.length ? oneTo(lastSeen + rest.length, lastSeen + 1) : [],
           );
           const union = [...seen, ...rest];
-          const stored = storedFrames(ws.server, runId);
+          const stored = await storedFrames(ws.server, runId);
           expect(union).toEqual(stored);
           expect(JSON.parse(stored.at(-1)!)).toMatchObject({ type: 'done' });
           expect((await getRun(ws.server, runId)).status).toBe('done');

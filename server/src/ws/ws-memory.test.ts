@@ -80,7 +80,7 @@ describe('finished runs held in memory are bounded (SETTLED_RUNS_IN_MEMORY)', ()
     expect(after.at(-1)).toMatchObject({ type: 'done' });
     const all = [...before, ...after];
     expect(seqs(all)).toEqual(oneTo(all.length));
-    expect(storedFrames(s, cancelled)).toEqual([...a.rawFrames(cancelled), ...c.rawFrames(cancelled)]);
+    expect(await storedFrames(s, cancelled)).toEqual([...a.rawFrames(cancelled), ...c.rawFrames(cancelled)]);
   });
 
   it('a socket still subscribed to a run that left memory gets the frames of its resume', async () => {
@@ -101,7 +101,7 @@ describe('finished runs held in memory are bounded (SETTLED_RUNS_IN_MEMORY)', ()
     const all = await a.framesOf(id, 1, 'done', 15_000);
     expect(all.slice(0, before.length)).toEqual(before);
     expect(seqs(all)).toEqual(oneTo(all.length));
-    expect(storedFrames(s, id)).toEqual(a.rawFrames(id));
+    expect(await storedFrames(s, id)).toEqual(a.rawFrames(id));
     // Two more runs finish: the resumed run leaves memory again, `a`'s subscription parked once more.
     await c.close();
     await a.settled(id);

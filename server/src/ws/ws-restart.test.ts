@@ -31,9 +31,9 @@ describe('a run left running by a server that died', () => {
       await c.framesOf(runId, 1, 'event', 5000);
       const chunks = c.frames(runId).filter((f) => f.type === 'llm_chunk').length;
       await c.framesOf(runId, chunks + 4, 'llm_chunk');
-      a.ctx.manager.flushWrites();
+      await a.ctx.manager.flushWrites();
       a.ctx.db.exec(`VACUUM INTO '${crashed}'`);
-      onDisk = a.ctx.runs.framesAfter(runId, 0);
+      onDisk = await a.ctx.runs.framesAfter(runId, 0);
       seenOnA = [...c.frames(runId)];
       await c.close();
     } finally {
@@ -96,7 +96,7 @@ describe('a run left running by a server that died', () => {
       expect(after.status).toBe('done');
       expect(after.text).toBe(textOf(all));
       expect(eventKeys(after)).toEqual(reference);
-      expect(storedFrames(b, runId)).toEqual(w.rawFrames(runId));
+      expect(await storedFrames(b, runId)).toEqual(w.rawFrames(runId));
       await w.close();
     } finally {
       await b?.dispose();
@@ -121,9 +121,9 @@ describe('a run left running by a server that died', () => {
       await c.settled(cancelledId);
       runId = await c.start('user_0007');
       await c.framesOf(runId, 1, 'event', 5000);
-      a.ctx.manager.flushWrites();
+      await a.ctx.manager.flushWrites();
       a.ctx.db.exec(`VACUUM INTO '${crashed}'`);
-      onDisk = a.ctx.runs.framesAfter(runId, 0);
+      onDisk = await a.ctx.runs.framesAfter(runId, 0);
       await c.close();
     } finally {
       await a.dispose();
@@ -170,7 +170,7 @@ describe('a run left running by a server that died', () => {
       const c = await TestWsClient.connect(a);
       runId = await c.start('user_0007');
       await c.framesOf(runId, 5, 'llm_chunk');
-      a.ctx.manager.flushWrites();
+      await a.ctx.manager.flushWrites();
       a.ctx.db.exec(`VACUUM INTO '${crashed}'`);
       await c.close();
     } finally {

@@ -56,6 +56,6 @@ describe('resume after a read-back from storage', () => {
     expect(stored.text).toBe(textOf(frames));
     expect(eventKeys(stored)).toEqual(reference);
     expect(frames.filter((f) => f.type === 'event')).toHaveLength(reference.length);
-    expect(storedFrames(ws.server, runId)).toEqual(c.rawFrames(runId));
+    expect(await storedFrames(ws.server, runId)).toEqual(c.rawFrames(runId));
   }, 60_000);
 });

@@ -63,7 +63,7 @@ describe('WebSocket channel: runs', () => {
     expect(sse.frames.map((f) => f.id)).toEqual(frames.map((f) => String(f.seq)));
     expect(sse.frames.map((f) => f.frame)).toStrictEqual(frames);
     expect(sseDataLines(sse.raw)).toEqual(c.rawFrames(ack.runId));
-    expect(storedFrames(ws.server, ack.runId)).toEqual(c.rawFrames(ack.runId));
+    expect(await storedFrames(ws.server, ack.runId)).toEqual(c.rawFrames(ack.runId));
   });
 
   it('multiplexes three users on one socket, each run in order and gapless', async () => {
@@ -91,7 +91,7 @@ describe('WebSocket channel: runs', () => {
       const stored = await getRun(ws.server, runIds[i]!);
       expect(stored.userId).toBe(users[i]);
       expect(textOf(frames)).toBe(stored.text);
-      expect(c.rawFrames(runIds[i]!)).toEqual(storedFrames(ws.server, runIds[i]!));
+      expect(c.rawFrames(runIds[i]!)).toEqual(await storedFrames(ws.server, runIds[i]!));
     }
   });
 

@@ -39,7 +39,7 @@ describe('start keys make a start safe to retry', () => {
     // The new socket watches the run from its first frame, like any start.
     const frames = await b.settled(first.runId!);
     expect(seqs(frames)).toEqual(oneTo(frames.length));
-    expect(b.rawFrames(first.runId!)).toEqual(storedFrames(s, first.runId!));
+    expect(b.rawFrames(first.runId!)).toEqual(await storedFrames(s, first.runId!));
     expect(await runsOf(s, 'user_0021')).toEqual([first.runId]);
 
     // After the run ended the key still answers with it; a start without a key is a new run.

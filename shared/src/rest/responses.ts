@@ -61,6 +61,11 @@ export const healthSchema = z
     runningRuns: z.number().int(),
     users: z.number().int(),
     auth: z.boolean().describe('Whether the server requires a token.'),
+    storage: z.enum(['sqlite', 'postgres']).describe('Where records are kept.'),
+    bus: z
+      .enum(['in-process', 'redis'])
+      .describe('How running runs reach watchers: this process only, or shared by instances over Redis.'),
+    instance: z.string().describe('This instance’s id (INSTANCE_ID, or host name and process id).'),
   })
   .meta({ id: 'Health' });
 export type Health = z.infer<typeof healthSchema>;

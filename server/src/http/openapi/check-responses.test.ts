@@ -24,6 +24,9 @@ function app(check: ProtocolCheck) {
       runningRuns: 0,
       users: 1,
       auth: false,
+      storage: 'sqlite',
+      bus: 'in-process',
+      instance: 'a',
     }),
   );
   a.get('/wrong-body', documented, (c) => c.json({ status: 'ok' }));

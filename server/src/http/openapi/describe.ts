@@ -26,6 +26,9 @@ const COMMON: Record<number, Reply> = {
   401: problem('`unauthorized`: the server has API_TOKEN and the request carries no valid token.'),
   403: problem('`host_not_allowed`: the Host header names no host this server answers to.'),
   500: problem('`internal`: a fault of the server.'),
+  503: problem(
+    '`storage_unavailable`: PostgreSQL is unreachable, or `bus_unavailable`: Redis is (cluster mode; both retryable).',
+  ),
 };
 
 /** What one route documents about itself; parameters come from its validators. */
@@ -62,7 +65,11 @@ export function doc(d: RouteDoc): Documented {
   const responses: Record<number, Reply> = { ...COMMON };
   if (d.public) delete responses[401];
   if (d.bodyLimit !== false) responses[413] = problem('`payload_too_large`: a request body over 16 KiB.');
+  // A route's own 503 (shutting down) adds to the storage one.
+  const own503 = d.responses[503];
   Object.assign(responses, d.responses);
+  if (own503)
+    responses[503] = { ...own503, description: `${own503.description} ${COMMON[503]!.description}` };
   const middleware = describeRoute({
     summary: d.summary,
     ...(d.description ? { description: d.description } : {}),

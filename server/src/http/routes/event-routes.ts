@@ -26,8 +26,8 @@ export function eventRoutes(ctx: AppContext): Hono<HonoEnv> {
       responses: { 200: json(eventPageSchema, 'The events.'), 400: problem('`bad_request`.') },
     }),
     valid('query', eventsQuerySchema),
-    (c) => {
-      const items = ctx.runs.events(c.req.valid('query'));
+    async (c) => {
+      const items = await ctx.runs.events(c.req.valid('query'));
       return c.json({ items, total: items.length } satisfies EventPage);
     },
   );
@@ -48,7 +48,7 @@ export function eventRoutes(ctx: AppContext): Hono<HonoEnv> {
       },
     }),
     valid('query', exportQuerySchema),
-    (c) => {
+    async (c) => {
       const { format, ...f } = c.req.valid('query');
       const name = `events${f.userId ? `-${f.userId}` : ''}.${format}`;
       c.header(
@@ -56,7 +56,7 @@ export function eventRoutes(ctx: AppContext): Hono<HonoEnv> {
         format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
       );
       c.header('Content-Disposition', `attachment; filename="${name}"`);
-      const events = ctx.runs.events(f);
+      const events = await ctx.runs.events(f);
       return stream(c, async (s) => {
         if (format === 'csv') await s.write(EVENT_CSV_HEADER);
         // A few hundred rows per write: neither a write per row nor one string of the whole export.

@@ -13,15 +13,18 @@ export function healthRoutes(ctx: AppContext): Hono<HonoEnv> {
       tags: ['server'],
       responses: { 200: json(healthSchema, 'Up.') },
     }),
-    (c) =>
+    async (c) =>
       c.json({
         status: 'ok',
         startedAt,
         protocol: PROTOCOL_VERSION,
         model: ctx.model,
         runningRuns: ctx.manager.running(),
-        users: ctx.users.count(),
+        users: await ctx.users.count(),
         auth: Boolean(ctx.config.API_TOKEN),
+        storage: ctx.store.storage,
+        bus: ctx.store.bus,
+        instance: ctx.store.instanceId,
       } satisfies Health),
   );
   return app;

@@ -23,12 +23,12 @@ describe('a large import', () => {
   afterAll(() => s.dispose());
 
   it('answers 409 import_in_progress while another import is being written, then imports', async () => {
-    const other = s.ctx.users.imports.begin();
+    const other = await s.ctx.users.imports.begin();
     const one = JSON.stringify({ type: 'user', id: 'busy_1', name: '赵女士' });
     const res = await api('/import?format=jsonl', { method: 'POST', body: one });
     expect(res.status).toBe(409);
     expect(((await res.json()) as ApiErrorBody).error.code).toBe('import_in_progress');
-    s.ctx.users.imports.abandon(other);
+    await s.ctx.users.imports.abandon(other);
     expect((await api('/import?format=jsonl', { method: 'POST', body: one })).status).toBe(201);
     expect(await (await api('/users/busy_1')).json()).toMatchObject({ name: '赵女士' });
   });

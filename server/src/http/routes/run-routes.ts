@@ -40,9 +40,13 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
       responses: { 200: json(runPageSchema, 'One page of runs.'), 400: problem('`bad_request`.') },
     }),
     valid('query', runsQuerySchema),
-    (c) => {
+    async (c) => {
       const { userId, status, limit, offset } = c.req.valid('query');
-      return c.json({ ...ctx.runs.list({ userId, status, limit, offset }), limit, offset } satisfies RunPage);
+      return c.json({
+        ...(await ctx.runs.list({ userId, status, limit, offset })),
+        limit,
+        offset,
+      } satisfies RunPage);
     },
   );
 
@@ -54,9 +58,9 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
       responses: { 200: json(runDetailSchema, 'The run.'), 400: malformed, 404: notFound },
     }),
     valid('param', runIdParamSchema),
-    (c) => {
+    async (c) => {
       const { runId } = c.req.valid('param');
-      const detail = ctx.runs.detail(runId, ctx.manager.liveText(runId));
+      const detail = await ctx.runs.detail(runId, ctx.manager.liveText(runId));
       if (!detail) throw new AppError('run_not_found', `No run with id ${runId}.`);
       return c.json(detail);
     },
@@ -77,8 +81,8 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
       },
     }),
     valid('param', runIdParamSchema),
-    (c) => {
-      const run = ctx.manager.cancel(c.req.valid('param').runId);
+    async (c) => {
+      const run = await ctx.manager.cancel(c.req.valid('param').runId);
       return c.json({ runId: run.id, status: 'cancelling' } satisfies CancelRunResponse, 202);
     },
   );
@@ -99,9 +103,9 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
       },
     }),
     valid('param', runIdParamSchema),
-    (c) => {
+    async (c) => {
       const client = clientAddress(c.env.incoming, ctx.config.trustProxy);
-      const run = perClient.resume(client, c.req.valid('param').runId);
+      const run = await perClient.resume(client, c.req.valid('param').runId);
       const body: ResumeRunResponse = { runId: run.id, status: run.status, lastSeq: run.lastSeq };
       return c.json(body, 202);
     },
@@ -138,7 +142,7 @@ export function runRoutes(ctx: AppContext): Hono<HonoEnv> {
         );
       }
       const client = clientAddress(c.env.incoming, ctx.config.trustProxy);
-      const { run, created } = perClient.startOnce(client, body.data.userId, body.data.key);
+      const { run, created } = await perClient.startOnce(client, body.data.userId, body.data.key);
       // Answered once the run is committed: a crash cannot take back a run id the client was given.
       await run.durable();
       // 201 for a new run, 200 when the key had already started this one.

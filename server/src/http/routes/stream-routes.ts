@@ -24,10 +24,15 @@ const frames = (what: string) =>
   );
 
 /** Streams a run over SSE from `after`; the response ends once the run has settled and all was sent. */
-function streamRun(ctx: AppContext, c: Context<HonoEnv>, runId: string, after: number): Response {
+async function streamRun(
+  ctx: AppContext,
+  c: Context<HonoEnv>,
+  runId: string,
+  after: number,
+): Promise<Response> {
   const res = c.env.outgoing;
   const sink = new SseSink(res, ctx.config.SSE_HEARTBEAT_MS, ctx.protocolCheck?.sseFrame);
-  const sub = ctx.manager.subscribe(
+  const sub = await ctx.manager.subscribe(
     runId,
     sink,
     after,
@@ -79,9 +84,9 @@ export function streamRoutes(ctx: AppContext): Hono<HonoEnv> {
       },
     }),
     valid('param', userIdParamSchema),
-    (c) => {
+    async (c) => {
       const client = clientAddress(c.env.incoming, ctx.config.trustProxy);
-      const { run } = perClient.startOnce(client, c.req.valid('param').userId, undefined);
+      const { run } = await perClient.startOnce(client, c.req.valid('param').userId, undefined);
       return streamRun(ctx, c, run.id, 0);
     },
   );
@@ -103,10 +108,10 @@ export function streamRoutes(ctx: AppContext): Hono<HonoEnv> {
     valid('param', runIdParamSchema),
     valid('query', streamQuerySchema),
     valid('header', streamHeadersSchema),
-    (c) => {
+    async (c) => {
       const { runId } = c.req.valid('param');
       const after = parseCursor(c);
-      const at = ctx.manager.position(runId);
+      const at = await ctx.manager.position(runId);
       if (!at) throw new AppError('run_not_found', `No run with id ${runId}.`);
       // Nothing left to send on a settled run: 204 tells EventSource to stop reconnecting (no log read back).
       if (at.settled && after === at.lastSeq) return c.body(null, 204);

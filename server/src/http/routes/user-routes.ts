@@ -28,9 +28,9 @@ export function userRoutes(ctx: AppContext): Hono<HonoEnv> {
       },
     }),
     valid('query', usersQuerySchema),
-    (c) => {
+    async (c) => {
       const { q, limit, offset } = c.req.valid('query');
-      return c.json({ ...ctx.users.list({ q, limit, offset }), limit, offset } satisfies UserPage);
+      return c.json({ ...(await ctx.users.list({ q, limit, offset })), limit, offset } satisfies UserPage);
     },
   );
 
@@ -46,11 +46,11 @@ export function userRoutes(ctx: AppContext): Hono<HonoEnv> {
       },
     }),
     valid('param', userIdParamSchema),
-    (c) => {
+    async (c) => {
       const { userId } = c.req.valid('param');
-      const user = ctx.users.get(userId);
+      const [user, behaviours] = await Promise.all([ctx.users.get(userId), ctx.users.behaviours(userId)]);
       if (!user) throw new AppError('user_not_found', `No user with id ${userId}.`);
-      return c.json({ ...user, behaviours: ctx.users.behaviours(userId) } satisfies UserDetail);
+      return c.json({ ...user, behaviours } satisfies UserDetail);
     },
   );
 

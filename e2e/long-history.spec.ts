@@ -1,4 +1,4 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import { useTestServer } from './server';
 import { panelOf, runIdOf } from './helpers';
 import { mainThreadProfile } from './trace-profile';
@@ -30,6 +30,18 @@ const probe = (page: Page): Promise<Probe> =>
   page.evaluate(() => {
     const w = window as unknown as Probe;
     return { __longTasks: w.__longTasks, __doneAt: w.__doneAt };
+  });
+
+/** Neighbouring rows (in the page, by position) that overlap or leave a gap, as "id→id: px". */
+const overlaps = (rows: Locator): Promise<string[]> =>
+  rows.evaluateAll((els) => {
+    const boxes = (els as HTMLElement[])
+      .map((el) => ({ id: el.dataset.line ?? el.dataset.behaviourId, top: el.offsetTop, h: el.offsetHeight }))
+      .sort((a, b) => a.top - b.top);
+    return boxes.slice(1).flatMap((b, i) => {
+      const gap = b.top - (boxes[i]!.top + boxes[i]!.h);
+      return Math.abs(gap) > 1 ? [`${boxes[i]!.id}→${b.id}: ${gap}`] : [];
+    });
   });
 
 test('a 5,000-behaviour run: the panel keeps up without long tasks, and its events page renders at once', async ({
@@ -140,6 +152,13 @@ test('a 5,000-behaviour run: the panel keeps up without long tasks, and its even
     )
     .toBe(String(last.lineNo));
   await expect(rows.last()).toBeInViewport();
+  // Rows placed by offset sit edge to edge (a row measured short would hide part of the next one).
+  expect(await overlaps(rows)).toEqual([]);
+  await page
+    .getByTestId('behaviour-timeline')
+    .locator('.scroller')
+    .evaluate((el) => el.scrollTo({ top: el.scrollHeight / 2 }));
+  await expect.poll(() => overlaps(page.getByTestId('behaviour-row')), { timeout: 5_000 }).toEqual([]);
   console.log(
     `[long] events page: first rows ${inApp} ms after the panel's link, ${fresh} ms after a reload ` +
       `(${stored.eventCount} events counted and the timeline shown after ${counted} ms), ${await rows.count()} rows in the page`,

@@ -159,6 +159,12 @@ test('a 5,000-behaviour run: the panel keeps up without long tasks, and its even
     .locator('.scroller')
     .evaluate((el) => el.scrollTo({ top: el.scrollHeight / 2 }));
   await expect.poll(() => overlaps(page.getByTestId('behaviour-row')), { timeout: 5_000 }).toEqual([]);
+  // A link to an event deep in the list lands on it, highlighted.
+  const deep = stored.events[Math.floor(stored.events.length * 0.7)]!;
+  await page.goto(`${server().url}/events?user=${USER}&run=${runId}&line=${deep.lineNo}`);
+  const target = events.locator(`[data-testid="event-row"][data-line="${deep.lineNo}"]`);
+  await expect(target).toBeInViewport();
+  await expect(target).toHaveClass(/selected/);
   console.log(
     `[long] events page: first rows ${inApp} ms after the panel's link, ${fresh} ms after a reload ` +
       `(${stored.eventCount} events counted and the timeline shown after ${counted} ms), ${await rows.count()} rows in the page`,

@@ -10,7 +10,8 @@ import type { Metrics } from '../metrics.js';
 import { chunkCalls, promptOf } from './chunk-calls.js';
 import { executeRun, handle, type AbortReason, type Call } from './execute-run.js';
 import type { Ownership } from './ownership.js';
-import { RemoteRun } from './remote-run.js';
+import type { RemoteRun } from './remote-run.js';
+import { RemoteViews } from './remote-views.js';
 import { Run } from './run.js';
 import { Subscription, type FrameSink } from './subscription.js';
 
@@ -74,13 +75,13 @@ export class RunManager {
   private closing = false;
   private readonly sweeper: NodeJS.Timeout;
   /** Runs other instances generate, followed here for local watchers. */
-  private readonly remote = new Map<string, RemoteRun>();
-  private readonly following = new Map<string, Promise<RemoteRun>>();
+  private readonly remote: RemoteViews;
   private takeoverTimer: NodeJS.Timeout | null = null;
   /** Runs taken over from instances that died or handed them over. */
   takenOver = 0;
 
   constructor(private readonly deps: RunManagerDeps) {
+    this.remote = new RemoteViews(deps);
     // Often enough that an unwatched run ends within 1.5× its timeout, however short the timeout.
     const idleMs = deps.config.UNWATCHED_RUN_TIMEOUT_S * 1000;
     this.sweeper = setInterval(() => this.sweep(), idleMs > 0 ? Math.min(5_000, idleMs / 2) : 5_000);
@@ -160,19 +161,8 @@ export class RunManager {
     if (run?.status === 'running') return;
     if (run) this.evict(run);
     const waiting = this.parked.get(runId);
-    if (!waiting || waiting.size === 0) return;
-    void this.follow(runId).then(
-      (view) => {
-        const subs = this.parked.get(runId);
-        this.parked.delete(runId);
-        for (const sub of subs ?? []) {
-          sub.rebind(view);
-          view.watchers.add(sub);
-          sub.pump();
-        }
-      },
-      () => {},
-    );
+    this.parked.delete(runId);
+    if (waiting) this.remote.attach(runId, waiting).catch(() => {});
   }
 
   /** A settled run held here may be stale once runs are shared: the next read takes it from storage. */
@@ -181,46 +171,15 @@ export class RunManager {
     if (run && run.status !== 'running') this.evict(run);
   }
 
-  /** A view of a run another instance generates, read once from storage and then followed. */
-  private follow(runId: string): Promise<RemoteRun> {
-    const known = this.remote.get(runId);
-    if (known) return Promise.resolve(known);
-    let p = this.following.get(runId);
-    if (!p) {
-      p = (async () => {
-        await this.deps.writer.flush();
-        const frames = await this.deps.runs.framesAfter(runId, 0);
-        const view = new RemoteRun(runId, frames, (after) => this.deps.runs.framesAfter(runId, after));
-        this.remote.set(runId, view);
-        this.deps.ownership.follow(runId, view);
-        return view;
-      })().finally(() => this.following.delete(runId));
-      this.following.set(runId, p);
-    }
-    return p;
-  }
-
   /** The run as a watcher here gets it: generated here, read back, or followed from another instance. */
   private async view(runId: string): Promise<WatchedRun> {
     const hot = this.loaded.get(runId) ?? this.remote.get(runId);
     if (hot) return hot;
     if (this.deps.ownership.shared) {
       const s = await this.deps.runs.summary(runId);
-      if (s?.status === 'running' && !this.loaded.has(runId)) return this.follow(runId);
+      if (s?.status === 'running' && !this.loaded.has(runId)) return this.remote.follow(runId);
     }
     return this.require(runId);
-  }
-
-  /** Local watchers of a followed run move to the run now generated here (resumed or taken over). */
-  private adoptFollowers(run: Run): void {
-    const view = this.remote.get(run.id);
-    if (!view) return;
-    this.remote.delete(run.id);
-    this.deps.ownership.unfollow(run.id);
-    for (const sub of view.watchers) {
-      sub.rebind(run);
-      run.watchers.add(sub);
-    }
   }
 
   /**
@@ -424,7 +383,7 @@ export class RunManager {
     }
     try {
       const run = await this.resumeOwned(runId, by, hooks);
-      this.adoptFollowers(run);
+      this.remote.adoptInto(run);
       if (ownership.shared) await ownership.announce('resumed', runId);
       return run;
     } catch (err) {
@@ -600,11 +559,7 @@ export class RunManager {
 
   unsubscribe(sub: Subscription): void {
     sub.close();
-    const view = this.remote.get(sub.runId);
-    if (view?.watchers.delete(sub) && view.watchers.size === 0) {
-      this.remote.delete(sub.runId);
-      this.deps.ownership.unfollow(sub.runId);
-    }
+    this.remote.detach(sub);
     const run = this.loaded.get(sub.runId);
     if (run?.watchers.delete(sub)) {
       run.lastWatchedAt = Date.now();
@@ -671,7 +626,7 @@ export class RunManager {
     for (const r of this.loaded.values()) if (r.status === 'running') r.controller?.abort(reason);
     await Promise.allSettled([...this.executing]);
     await this.deps.writer.flush();
-    for (const view of this.remote.values()) ownership.unfollow(view.id);
+    this.remote.clear();
     await ownership.close();
   }
 
@@ -736,13 +691,7 @@ export class RunManager {
     run.watchers.clear();
     await ownership.release(run.id).catch(() => {});
     await ownership.announce('handoff', run.id).catch(() => {});
-    if (watchers.length === 0 || this.closing) return;
-    const view = await this.follow(run.id);
-    for (const sub of watchers) {
-      sub.rebind(view);
-      view.watchers.add(sub);
-      sub.pump();
-    }
+    if (!this.closing) await this.remote.attach(run.id, watchers);
   }
 
   /**

@@ -42,8 +42,8 @@ class FakeRun implements PatchSource {
     return this.frames[seq - 1];
   }
 
-  committed(): void {
-    this.committedSeq = this.frames.length;
+  committed(seq: number): void {
+    this.committedSeq = seq;
   }
 
   /** Appends a frame whose JSON leads with its type, as every real frame does. */

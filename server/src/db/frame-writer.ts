@@ -16,7 +16,7 @@ interface PendingLines {
  * Groups every write of every run into one transaction per event-loop turn (or per `flushMs`, when set).
  * The frames of that turn, of all runs, are one row of `frame_batches` (one JSON per line), so a commit
  * costs a row or two at any number of runs; when a run settles its whole log becomes its one row of
- * `run_logs`. Only after the commit are runs told (`committed()`), so watchers never get a frame a crash
+ * `run_logs`. Only after the commit are runs told (`committed(seq)`), so watchers never get a frame a crash
  * could take back; the WAL survives a process crash without an fsync per commit. Counters of running
  * runs are written every `patchMs` (and on every forced flush, so reads are current), not every turn.
  */
@@ -173,7 +173,7 @@ export class FrameWriter implements LogWriter {
     }
     const runs = this.committing;
     this.committing = [];
-    for (const run of runs) run.committed();
+    for (const run of runs) run.committed(run.lastSeq);
   }
 
   /** Makes sure a write happens within `delayMs` (an earlier one already planned is kept); 0: this turn. */

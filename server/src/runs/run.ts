@@ -261,12 +261,12 @@ export class Run implements FrameSource, PatchSource {
   }
 
   /**
-   * Called by the writer once every frame so far is committed: watchers may now have them. All frames
+   * Called by the writer once frames up to `seq` are committed: watchers may now have them. All frames
    * of a turn (a piece, the lines it completes, a terminal frame) reach each watcher in one write.
    */
-  committed(): void {
-    if (this.committedSeq === this.frames.length) return;
-    this.committedSeq = this.frames.length;
+  committed(seq: number): void {
+    if (seq <= this.committedSeq) return;
+    this.committedSeq = Math.min(seq, this.frames.length);
     const waiters = this.commitWaiters;
     this.commitWaiters = [];
     // Waiters first: an ack they send precedes the frames the pumps below send.

@@ -97,8 +97,8 @@ export interface PatchSource {
   readonly status: RunStatus;
   frameAt(seq: number): string | undefined;
   snapshot(): RunPatch;
-  /** Every frame queued so far is committed: watchers may have them. */
-  committed(): void;
+  /** Frames up to `seq` are committed: watchers may have them. */
+  committed(seq: number): void;
 }
 
 /** The row a new run starts with. */
@@ -113,7 +113,7 @@ export interface NewRunRow {
 }
 
 /**
- * Where runs write: frames are committed (durable across a crash of this process) before `committed()`
+ * Where runs write: frames are committed (durable across a crash of this process) before `committed(seq)`
  * tells the run, and only then do watchers get them. The one owner of what is stored and when.
  */
 export interface LogWriter {

@@ -24,11 +24,13 @@ interface PendingLines {
   replace: boolean;
 }
 
-/** What one write takes from the queues. */
+/** A frame waiting for its lane, with the run to tell once it is committed. */
+interface Queued extends JournalEntry {
+  run: PatchSource;
+}
+
+/** What one records write takes from the queues. */
 interface Batch {
-  newRuns: NewRunRow[];
-  frames: JournalEntry[];
-  committing: Set<PatchSource>;
   patches: { source: PatchSource; patch: RunPatch; log: string | null }[];
   lines: Map<string, PendingLines>;
 }
@@ -37,44 +39,52 @@ interface Batch {
 const RETRY_MS = 250;
 
 /**
- * The {@link LogWriter} of PostgreSQL mode (with or without Redis): one write per event-loop turn while one
- * is not under way — the frames to the journal, then run rows, counters, lines and settled logs in one
- * transaction — and only then are runs told (`committed()`). Writes run one at a time, in order; a failed
- * one (storage gone) is tried again with everything that queued meanwhile, so nothing is lost, repeated or
+ * The {@link LogWriter} of PostgreSQL mode (with or without Redis), in two lanes that never wait for each
+ * other on the hot path:
+ * - frames: new run rows, then the frames of running runs to the journal, every turn; only then are runs
+ *   told (`committed(seq)`), so a watcher never has a frame a crash could take back;
+ * - records: counters, lines and settled logs in one transaction (about once a second per run); a run
+ *   that settles has its last frames committed after that transaction, so a client that has a terminal
+ *   frame reads the final run from any instance.
+ * A run's frames go to the journal in seq order whichever lane takes them: a run is held (its frames
+ * wait) while its row is not inserted or its settle is not stored. Each lane writes one batch at a time;
+ * a failed one (storage gone) is tried again with what queued meanwhile: nothing lost, repeated or
  * delivered before it is stored.
  */
 export class PgWriter implements LogWriter {
   private newRuns: NewRunRow[] = [];
-  private frames: JournalEntry[] = [];
-  private committing = new Set<PatchSource>();
+  private frames: Queued[] = [];
   private lines = new Map<string, PendingLines>();
   private dirty = new Map<string, PatchSource>();
   private readonly statusWritten = new Map<string, RunStatus>();
   private readonly patchedAt = new Map<string, number>();
-  private writing: Promise<void> | null = null;
-  private planned: NodeJS.Immediate | NodeJS.Timeout | null = null;
-  private plannedDue = 0;
-  private forced = false;
-  /** Runs whose settled row is stored, their journal to be let go once their last frames are committed. */
-  private readonly releasing = new Set<string>();
-  /** Runs whose settle is taken into a write not yet stored, and who waits for it. */
-  private readonly inFlightSettles = new Set<string>();
+  /** Runs whose row is not inserted yet: no frame, counter or line of theirs is written before it. */
+  private readonly rowPending = new Set<string>();
+  /** Runs whose settle was taken into a records write: seq of their last frame in it, until it is committed. */
+  private readonly settling = new Map<string, number>();
+  /** Runs whose settled records are stored, their last frames not yet committed or journal not released. */
+  private readonly settledRecords = new Set<string>();
   private readonly settleWaiters = new Map<string, (() => void)[]>();
-  /** Writes failed in a row (storage unreachable). */
-  private failures = 0;
+  private readonly frameLane: Lane;
+  private readonly recordLane: Lane;
+  private forced = false;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly journal: Journal,
     private readonly log: { warn(obj: object, msg: string): void },
     private readonly patchMs = 1000,
-  ) {}
+  ) {
+    this.frameLane = new Lane(() => this.writeFrames(), log, 'frames');
+    this.recordLane = new Lane(() => this.writeRecords(), log, 'records');
+  }
 
   createRun(row: NewRunRow): void {
     this.newRuns.push(row);
+    this.rowPending.add(row.id);
     this.statusWritten.set(row.id, 'running');
     this.patchedAt.set(row.id, performance.now());
-    this.schedule();
+    this.frameLane.schedule(0);
   }
 
   queuedRunWithKey(key: string): NewRunRow | undefined {
@@ -82,8 +92,8 @@ export class PgWriter implements LogWriter {
   }
 
   frame(run: PatchSource, json: string): void {
-    this.frames.push({ runId: run.id, seq: run.lastSeq, json });
-    this.committing.add(run);
+    this.frames.push({ runId: run.id, seq: run.lastSeq, json, run });
+    this.frameLane.schedule(0);
     this.touch(run);
   }
 
@@ -101,22 +111,24 @@ export class PgWriter implements LogWriter {
 
   restoreLines(runId: string, events: ExtractedEvent[], rejected: RejectedLine[]): void {
     this.lines.set(runId, { events, rejected, dropped: [], replace: true });
-    this.schedule();
+    this.recordLane.schedule(0);
   }
 
   touch(run: PatchSource): void {
     if (!this.dirty.has(run.id)) this.dirty.set(run.id, run);
-    this.schedule();
+    this.recordLane.schedule(this.recordsDueIn());
   }
 
   recovered(): void {}
 
   async flush(): Promise<void> {
-    // Whatever is under way first, then everything queued until now, counters included.
-    for (let i = 0; i < 2 && (this.writing || this.hasPending()); i++) {
-      if (this.writing) await this.writing.catch(() => {});
+    // Whatever is under way, then everything queued until now, counters included; a records write may
+    // wait for a row insert and a settle's frames for a records write, hence a few rounds.
+    for (let i = 0; i < 4 && (this.frameLane.busy || this.recordLane.busy || this.hasPending()); i++) {
+      await Promise.all([this.frameLane.idle(), this.recordLane.idle()]);
       this.forced = true;
-      await this.write().catch(pgErrorToApp);
+      const [f, r] = await Promise.allSettled([this.frameLane.run(), this.recordLane.run()]);
+      for (const o of [f, r]) if (o.status === 'rejected') pgErrorToApp(o.reason);
     }
   }
 
@@ -127,79 +139,123 @@ export class PgWriter implements LogWriter {
   }
 
   private hasPending(): boolean {
-    return this.newRuns.length > 0 || this.frames.length > 0 || this.dirty.size > 0 || this.lines.size > 0;
+    return (
+      this.newRuns.length > 0 ||
+      this.frames.length > 0 ||
+      this.dirty.size > 0 ||
+      this.lines.size > 0 ||
+      this.settledRecords.size > 0
+    );
   }
 
-  /** Plans a write within `delayMs` (an earlier one already planned is kept); after the one under way. */
-  private schedule(delayMs = 0): void {
-    if (this.writing) return;
-    const due = performance.now() + delayMs;
-    if (this.planned && this.plannedDue <= due) return;
-    this.cancelPlanned();
-    this.plannedDue = due;
-    const go = () => {
-      this.planned = null;
-      this.write().catch(() => {});
-    };
-    this.planned = delayMs <= 0 ? setImmediate(go) : setTimeout(go, delayMs);
+  /** A frame the frames lane may commit now: its run's row is there and it is not settling. */
+  private free(f: Queued): boolean {
+    return f.run.status === 'running' && !this.rowPending.has(f.runId) && !this.settling.has(f.runId);
   }
 
-  private cancelPlanned(): void {
-    if (!this.planned) return;
-    if ('refresh' in this.planned) clearTimeout(this.planned);
-    else clearImmediate(this.planned);
-    this.planned = null;
-  }
+  // ---- frames lane ----
 
-  /** One write: takes what is queued, stores it, tells the runs. Never two at once. */
-  private write(): Promise<void> {
-    if (this.writing) return this.writing;
-    this.cancelPlanned();
-    const batch = this.take(this.forced);
-    this.forced = false;
-    const p = this.store(batch)
-      .then(() => {
-        this.failures = 0;
-      })
-      .catch((err: unknown) => {
-        // Put back what was not stored, in front of what queued meanwhile, and try again shortly.
-        this.putBack(batch);
-        if (this.failures++ % 20 === 0) this.log.warn({ err }, 'storage write failed; retrying');
+  private async writeFrames(): Promise<number | null> {
+    if (this.newRuns.length > 0) {
+      const rows = this.newRuns;
+      this.newRuns = [];
+      try {
+        await insertRuns(this.pool, rows);
+      } catch (err) {
+        this.newRuns = rows.concat(this.newRuns);
         throw err;
-      })
-      .finally(() => {
-        this.writing = null;
-        if (this.hasPending()) this.schedule(this.failures > 0 ? RETRY_MS : this.nextDueIn());
-      });
-    this.writing = p;
-    return p;
+      }
+      for (const r of rows) this.rowPending.delete(r.id);
+      // Their counters and lines may go now.
+      this.recordLane.schedule(0);
+    }
+    const take: Queued[] = [];
+    const keep: Queued[] = [];
+    for (const f of this.frames) (this.free(f) ? take : keep).push(f);
+    if (take.length > 0) {
+      this.frames = keep;
+      await this.commit(take);
+    }
+    return this.newRuns.length > 0 || this.frames.some((f) => this.free(f)) ? 0 : null;
   }
 
-  /** Counters of running runs are due once a second; frames and new runs every turn. */
-  private nextDueIn(): number {
-    if (this.newRuns.length > 0 || this.frames.length > 0) return 0;
+  /** Appends frames to the journal and tells their runs how far they are committed; put back on failure. */
+  private async commit(frames: Queued[]): Promise<void> {
+    try {
+      await this.journal.append(frames);
+    } catch (err) {
+      // In front of what queued meanwhile: each run's frames stay in seq order.
+      this.frames = frames.concat(this.frames);
+      throw err;
+    }
+    const upTo = new Map<PatchSource, number>();
+    for (const f of frames) upTo.set(f.run, f.seq);
+    for (const [run, seq] of upTo) run.committed(seq);
+  }
+
+  // ---- records lane ----
+
+  private async writeRecords(): Promise<number | null> {
+    const b = this.take(this.forced);
+    this.forced = false;
+    try {
+      if (b.patches.length > 0 || b.lines.size > 0) await this.storeRecords(b);
+    } catch (err) {
+      this.putBack(b);
+      throw err;
+    }
+    for (const { source, patch } of b.patches) if (patch.finished) this.settledRecords.add(source.id);
+    if (this.settledRecords.size > 0) await this.finishSettles();
+    return this.hasPending() ? this.recordsDueIn() : null;
+  }
+
+  /**
+   * The last frames of runs whose settle is stored (after any frames of theirs the other lane is
+   * committing), then their journal is let go; then their frames lane opens again (a resumed run).
+   */
+  private async finishSettles(): Promise<void> {
+    await this.frameLane.idle();
+    const ids = [...this.settledRecords];
+    const take: Queued[] = [];
+    const keep: Queued[] = [];
+    for (const f of this.frames) {
+      const last = this.settledRecords.has(f.runId) ? this.settling.get(f.runId) : undefined;
+      (last !== undefined && f.seq <= last ? take : keep).push(f);
+    }
+    this.frames = keep;
+    if (take.length > 0) await this.commit(take);
+    await this.journal.release(ids);
+    for (const id of ids) {
+      this.settledRecords.delete(id);
+      this.settling.delete(id);
+      const waiting = this.settleWaiters.get(id);
+      this.settleWaiters.delete(id);
+      for (const ok of waiting ?? []) ok();
+    }
+    this.frameLane.schedule(0);
+  }
+
+  /** Counters of running runs are due once a second; a changed status, lines on a flush, at once. */
+  private recordsDueIn(): number {
+    if (this.settledRecords.size > 0) return 0;
     const now = performance.now();
     let due = Infinity;
     for (const [id, run] of this.dirty) {
+      if (this.rowPending.has(id)) continue;
       if (run.status !== 'running' || this.statusWritten.get(id) !== run.status) return 0;
       due = Math.min(due, (this.patchedAt.get(id) ?? 0) + this.patchMs - now);
     }
+    if (due === Infinity && this.lines.size > 0) due = this.patchMs;
     return Math.max(0, Math.min(due, this.patchMs));
   }
 
   private take(force: boolean): Batch {
     const now = performance.now();
-    const batch: Batch = {
-      newRuns: this.newRuns,
-      frames: this.frames,
-      committing: this.committing,
-      patches: [],
-      lines: new Map(),
-    };
-    this.newRuns = [];
-    this.frames = [];
-    this.committing = new Set();
+    const batch: Batch = { patches: [], lines: new Map() };
     for (const [id, run] of this.dirty) {
+      if (this.rowPending.has(id)) continue;
+      // One settle of a run at a time: a resumed run that settles again waits for the first one's frames.
+      if (this.settling.has(id)) continue;
       const due =
         force ||
         run.status !== 'running' ||
@@ -215,7 +271,8 @@ export class PgWriter implements LogWriter {
         run.storedSeq = run.lastSeq;
       }
       batch.patches.push({ source: run, patch, log });
-      if (patch.finished) this.inFlightSettles.add(id);
+      // From here its frames wait for this write: the terminal frame is committed after the settled row.
+      if (patch.finished) this.settling.set(id, patch.lastSeq);
       this.dirty.delete(id);
       const lines = this.lines.get(id);
       if (lines) {
@@ -232,20 +289,20 @@ export class PgWriter implements LogWriter {
     }
     // Lines of runs with no counters due (restored ones, or the last ones of a quiet run) go when forced.
     if (force) {
-      for (const [id, l] of this.lines) batch.lines.set(id, l);
-      this.lines.clear();
+      for (const [id, l] of this.lines) {
+        if (this.rowPending.has(id)) continue;
+        batch.lines.set(id, l);
+        this.lines.delete(id);
+      }
     }
     return batch;
   }
 
   private putBack(b: Batch): void {
-    this.newRuns = b.newRuns.concat(this.newRuns);
-    this.frames = b.frames.concat(this.frames);
-    for (const r of this.committing) b.committing.add(r);
-    this.committing = b.committing;
-    for (const { source, log } of b.patches) {
+    for (const { source, patch, log } of b.patches) {
       // Written again in full next time: its log, and its row (a status never written counts as changed).
       if (log !== null) source.storedSeq = 0;
+      if (patch.finished) this.settling.delete(source.id);
       if (!this.dirty.has(source.id)) this.dirty.set(source.id, source);
       this.statusWritten.delete(source.id);
     }
@@ -265,54 +322,12 @@ export class PgWriter implements LogWriter {
     }
   }
 
-  /**
-   * New rows; then the frames of runs still running (committed: runs are told at once); then counters,
-   * lines and settled logs in one transaction; then the last frames of the runs that settled, so a client
-   * that has a terminal frame reads the final run from any instance. A part that is stored is taken off
-   * the batch, so a retry writes only the rest: with Redis as the journal, running runs keep streaming
-   * while PostgreSQL is away.
-   */
-  private async store(b: Batch): Promise<void> {
-    // Rows first: a run whose frames are committed is always findable (takeover looks for rows).
-    if (b.newRuns.length > 0) {
-      await insertRuns(this.pool, b.newRuns);
-      b.newRuns = [];
-    }
-    const settling = new Set(b.patches.filter((p) => p.patch.finished).map((p) => p.source.id));
-    await this.commitFrames(b, (runId) => !settling.has(runId));
-    if (b.patches.length > 0 || b.lines.size > 0) {
-      await this.storeRecords(b);
-      for (const id of settling) this.releasing.add(id);
-    }
-    await this.commitFrames(b, () => true);
-    if (this.releasing.size > 0) {
-      const ids = [...this.releasing];
-      await this.journal.release(ids);
-      this.releasing.clear();
-      for (const id of ids) this.stored(id);
-    }
-  }
-
-  /** Commits the batch's frames of the runs `which` picks and tells those runs. */
-  private async commitFrames(b: Batch, which: (runId: string) => boolean): Promise<void> {
-    const now = b.frames.filter((f) => which(f.runId));
-    if (now.length === 0) return;
-    await this.journal.append(now);
-    b.frames = b.frames.filter((f) => !which(f.runId));
-    for (const run of [...b.committing]) {
-      if (!which(run.id)) continue;
-      b.committing.delete(run);
-      run.committed();
-    }
-  }
-
   private async storeRecords(b: Batch): Promise<void> {
     const { client, done } = await checkout(this.pool);
     let failed = false;
     try {
       await client.query('BEGIN');
       for (const [runId, l] of b.lines) await writeLines(client, runId, l);
-      const settled: string[] = [];
       for (const { source, patch, log } of b.patches) {
         const id = source.id;
         if (log !== null) {
@@ -322,12 +337,9 @@ export class PgWriter implements LogWriter {
             [id, log],
           );
         }
-        if (patch.finished) settled.push(id);
         await updateRun(client, id, patch);
       }
       await client.query('COMMIT');
-      b.patches = [];
-      b.lines = new Map();
     } catch (err) {
       failed = true;
       await client.query('ROLLBACK').catch(() => {});
@@ -340,21 +352,83 @@ export class PgWriter implements LogWriter {
   /** Resolves once the run's settled row and log are stored (retrying while storage is away). */
   settled(runId: string): Promise<void> {
     const pending = this.dirty.get(runId);
-    if (!pending || pending.status === 'running') {
-      if (!this.inFlightSettles.has(runId)) return Promise.resolve();
-    }
+    if ((!pending || pending.status === 'running') && !this.settling.has(runId)) return Promise.resolve();
     return new Promise((ok) => {
       const list = this.settleWaiters.get(runId) ?? [];
       list.push(ok);
       this.settleWaiters.set(runId, list);
     });
   }
+}
 
-  private stored(runId: string): void {
-    this.inFlightSettles.delete(runId);
-    const waiting = this.settleWaiters.get(runId);
-    this.settleWaiters.delete(runId);
-    for (const ok of waiting ?? []) ok();
+/**
+ * Runs one write at a time, planned within a delay (an earlier plan is kept); a failed one is tried again
+ * after {@link RETRY_MS}. `write` answers when it wants to run again (ms), or null when nothing is left.
+ */
+class Lane {
+  private writing: Promise<void> | null = null;
+  private planned: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  private plannedDue = 0;
+  /** Writes failed in a row (storage unreachable). */
+  private failures = 0;
+
+  constructor(
+    private readonly write: () => Promise<number | null>,
+    private readonly log: { warn(obj: object, msg: string): void },
+    private readonly name: string,
+  ) {}
+
+  get busy(): boolean {
+    return this.writing !== null;
+  }
+
+  /** Resolves when no write is under way (whatever its outcome). */
+  async idle(): Promise<void> {
+    while (this.writing) await this.writing.catch(() => {});
+  }
+
+  schedule(delayMs: number): void {
+    if (this.writing) return;
+    const due = performance.now() + delayMs;
+    if (this.planned && this.plannedDue <= due) return;
+    this.cancelPlanned();
+    this.plannedDue = due;
+    const go = () => {
+      this.planned = null;
+      this.run().catch(() => {});
+    };
+    this.planned = delayMs <= 0 ? setImmediate(go) : setTimeout(go, delayMs);
+  }
+
+  /** A write now (after the one under way); rejects when it fails. */
+  run(): Promise<void> {
+    if (this.writing) return this.writing.catch(() => {}).then(() => this.run());
+    this.cancelPlanned();
+    let again: number | null = null;
+    const p = this.write()
+      .then((next) => {
+        this.failures = 0;
+        again = next;
+      })
+      .catch((err: unknown) => {
+        if (this.failures++ % 20 === 0)
+          this.log.warn({ err }, `storage write failed (${this.name}); retrying`);
+        again = RETRY_MS;
+        throw err;
+      })
+      .finally(() => {
+        this.writing = null;
+        if (again !== null) this.schedule(again);
+      });
+    this.writing = p;
+    return p;
+  }
+
+  private cancelPlanned(): void {
+    if (!this.planned) return;
+    if ('refresh' in this.planned) clearTimeout(this.planned);
+    else clearImmediate(this.planned);
+    this.planned = null;
   }
 }
 

@@ -49,6 +49,8 @@ export interface Ownership {
   others(): Promise<string[]>;
   /** Every frame of the running run is still where other instances read it. */
   logIntact(runId: string): Promise<boolean>;
+  /** This instance holds the run's lease (it generates it, or is storing its settle). */
+  holds(runId: string): boolean;
   /** Runs this instance holds the lease of. */
   owned(): number;
   close(): Promise<void>;
@@ -84,6 +86,9 @@ export class LocalOwnership implements Ownership {
   }
   async logIntact(): Promise<boolean> {
     return true;
+  }
+  holds(runId: string): boolean {
+    return this.held.has(runId);
   }
   owned(): number {
     return this.held.size;

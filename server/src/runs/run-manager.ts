@@ -118,6 +118,8 @@ export class RunManager {
       const running = await this.deps.runs.list({ status: 'running', limit: 1000, offset: 0 });
       for (const s of running.items) {
         if (this.loaded.get(s.id)?.status === 'running') continue;
+        // Settled here, its row not stored yet: the lease is still this instance's, the run no orphan.
+        if (this.deps.ownership.holds(s.id)) continue;
         if ((await this.deps.ownership.ownerElsewhere(s.id)) !== null) continue;
         await this.takeOver(s.id);
       }
@@ -128,7 +130,8 @@ export class RunManager {
 
   /** Continues a run another instance was generating, in the same log, if this instance gets its lease. */
   private async takeOver(runId: string): Promise<void> {
-    if (this.closing || this.loaded.get(runId)?.status === 'running') return;
+    if (this.closing || this.loaded.get(runId)?.status === 'running' || this.deps.ownership.holds(runId))
+      return;
     // Its frames must all be there to go on in the same log (Redis may have lost them), before and after
     // the lease is taken (a restart of Redis in between would hand out a lease on an empty stream).
     if (!(await this.deps.ownership.logIntact(runId))) return;
@@ -516,6 +519,8 @@ export class RunManager {
     for (const sub of waiting ?? []) {
       sub.rebind(run);
       run.watchers.add(sub);
+      // Parked behind the log's end (evicted as stale): what it missed goes now.
+      sub.pump();
     }
     // Read back for a watcher, which attaches in the same turn; one that is not gets parked as idle.
     setImmediate(() => this.parkIfIdle(run));

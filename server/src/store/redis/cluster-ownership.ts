@@ -43,6 +43,10 @@ export class ClusterOwnership implements Ownership {
     return this.bus.release(runId);
   }
 
+  holds(runId: string): boolean {
+    return this.bus.owns(runId);
+  }
+
   async ownerElsewhere(runId: string): Promise<string | null> {
     const owner = await this.bus.owner(runId);
     return owner === this.instanceId ? null : owner;

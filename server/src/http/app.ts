@@ -75,11 +75,6 @@ export function createApp(ctx: AppContext, opts: { webDir?: string } = {}): Hono
   // Before the JSON limit: imports have their own, larger one (IMPORT_MAX_BYTES). Both apply after the token check.
   api.route('/', importRoutes(ctx));
   api.use('*', limitBody(JSON_BODY_MAX_BYTES));
-  // Reads see every frame already sent: queued writes are flushed first (a no-op when none are queued).
-  api.use('*', async (c, next) => {
-    if (c.req.method === 'GET') await ctx.manager.flushWrites();
-    await next();
-  });
   api.route('/', healthRoutes(ctx));
   api.route('/', userRoutes(ctx));
   api.route('/', runRoutes(ctx));

@@ -1,4 +1,4 @@
-import type { LogWriter, RunsStore } from '../store/types.js';
+import type { RunsStore } from '../store/types.js';
 import type { Ownership } from './ownership.js';
 import { RemoteRun } from './remote-run.js';
 import type { Run } from './run.js';
@@ -13,7 +13,7 @@ export class RemoteViews {
   private readonly views = new Map<string, RemoteRun>();
   private readonly reading = new Map<string, Promise<RemoteRun>>();
 
-  constructor(private readonly deps: { ownership: Ownership; runs: RunsStore; writer: LogWriter }) {}
+  constructor(private readonly deps: { ownership: Ownership; runs: RunsStore }) {}
 
   get(runId: string): RemoteRun | undefined {
     return this.views.get(runId);
@@ -26,7 +26,6 @@ export class RemoteViews {
     let p = this.reading.get(runId);
     if (!p) {
       p = (async () => {
-        await this.deps.writer.flush();
         const frames = await this.deps.runs.framesAfter(runId, 0);
         const view = new RemoteRun(runId, frames, (after) => this.deps.runs.framesAfter(runId, after));
         this.views.set(runId, view);

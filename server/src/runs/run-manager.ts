@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
-import { type ErrorCode, isRetryable, type RunStatus, type RunSummary, USER_ID_RE } from '@app/shared';
+import { type ErrorCode, isRetryable, type RunStatus, USER_ID_RE } from '@app/shared';
 import { AppError } from '../app-error.js';
 import type { Config } from '../config.js';
 import type { LogWriter, RunsStore, UsersStore } from '../store/types.js';
@@ -358,14 +358,9 @@ export class RunManager {
     return this.loaded.has(runId) || (await this.storedStatus(runId)) !== null;
   }
 
-  /** Status from storage (pending writes flushed first, so an evicted run's end is there). */
+  /** Status from storage (reads see pending writes, so an evicted run's end is there). */
   private async storedStatus(runId: string): Promise<RunStatus | null> {
-    return (await this.storedSummary(runId))?.status ?? null;
-  }
-
-  private async storedSummary(runId: string): Promise<RunSummary | null> {
-    await this.deps.writer.flush();
-    return this.deps.runs.summary(runId);
+    return (await this.deps.runs.summary(runId))?.status ?? null;
   }
 
   /** `by`: a person (any client) or the server itself after a restart. */
@@ -484,7 +479,6 @@ export class RunManager {
   }
 
   private async readBack(runId: string): Promise<Run | null> {
-    await this.deps.writer.flush();
     const stored = await this.deps.runs.stored(runId);
     if (!stored) return null;
     // Started or read back by someone else while this read was under way.
@@ -593,7 +587,7 @@ export class RunManager {
   async position(runId: string): Promise<{ settled: boolean; lastSeq: number } | null> {
     const run = this.loaded.get(runId) ?? this.remote.get(runId);
     if (run) return { settled: run.settled, lastSeq: run.lastSeq };
-    const s = await this.storedSummary(runId);
+    const s = await this.deps.runs.summary(runId);
     return s ? { settled: s.status !== 'running', lastSeq: s.lastSeq } : null;
   }
 

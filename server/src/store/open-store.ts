@@ -8,6 +8,7 @@ import { openDatabase, type DB } from '../db/open-database.js';
 import { RunsRepo } from '../db/runs-repo.js';
 import { UsersRepo } from '../db/users-repo.js';
 import { LocalOwnership, type Ownership } from '../runs/ownership.js';
+import { FreshRuns, FreshUsers } from './fresh-reads.js';
 import { PgFrameJournal } from './pg/pg-frame-journal.js';
 import { PgJournalReader } from './pg/pg-journal.js';
 import { migratePg } from './pg/pg-migrations.js';
@@ -38,9 +39,15 @@ type Log = { warn(obj: object, msg: string): void; error(obj: object, msg: strin
 /** No variables: SQLite in this process. DATABASE_URL: PostgreSQL. With REDIS_URL too: shared by instances. */
 export async function openStore(config: Config, repoRoot: string, log: Log): Promise<Store> {
   const instanceId = config.INSTANCE_ID ?? `${hostname()}-${process.pid}`;
-  if (!config.DATABASE_URL) return openSqlite(config, repoRoot, log, instanceId);
+  const s = config.DATABASE_URL
+    ? await openPostgres(config.DATABASE_URL, config, log, instanceId)
+    : openSqlite(config, repoRoot, log, instanceId);
+  // Every reader, routes and run loop alike, sees every frame already sent.
+  return { ...s, runs: new FreshRuns(s.runs, s.writer), users: new FreshUsers(s.users, s.writer) };
+}
 
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, connectionTimeoutMillis: 5000 });
+async function openPostgres(url: string, config: Config, log: Log, instanceId: string): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
   // An idle client whose server went away must not take the process down.
   pool.on('error', (err) => log.warn({ err }, 'PostgreSQL connection lost'));
   await migratePg(pool);

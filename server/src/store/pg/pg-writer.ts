@@ -53,6 +53,8 @@ const RETRY_MS = 250;
  */
 export class PgWriter implements LogWriter {
   private newRuns: NewRunRow[] = [];
+  /** New rows being inserted now: not queued any more, not readable yet. */
+  private inserting: NewRunRow[] = [];
   private frames: Queued[] = [];
   private lines = new Map<string, PendingLines>();
   private dirty = new Map<string, PatchSource>();
@@ -88,7 +90,7 @@ export class PgWriter implements LogWriter {
   }
 
   queuedRunWithKey(key: string): NewRunRow | undefined {
-    return this.newRuns.find((r) => r.startKey === key);
+    return this.newRuns.find((r) => r.startKey === key) ?? this.inserting.find((r) => r.startKey === key);
   }
 
   frame(run: PatchSource, json: string): void {
@@ -157,13 +159,15 @@ export class PgWriter implements LogWriter {
 
   private async writeFrames(): Promise<number | null> {
     if (this.newRuns.length > 0) {
-      const rows = this.newRuns;
+      const rows = (this.inserting = this.newRuns);
       this.newRuns = [];
       try {
         await insertRuns(this.pool, rows);
       } catch (err) {
         this.newRuns = rows.concat(this.newRuns);
         throw err;
+      } finally {
+        this.inserting = [];
       }
       for (const r of rows) this.rowPending.delete(r.id);
       // Their counters and lines may go now.

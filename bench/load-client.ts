@@ -7,6 +7,7 @@ import http from 'node:http';
 import WebSocket from 'ws';
 import { readPiece } from './piece.js';
 import { clockMs, serveIpc } from './procs.js';
+import { takeoverCommand } from './takeover-watch.js';
 
 export type Mode = 'direct' | 'bare' | 'ws' | 'sse';
 
@@ -31,6 +32,8 @@ export interface RunsResult {
   /** Pieces sent / received within the steady-state window. */
   windowSent: number;
   windowReceived: number;
+  /** REST-started phases: latencies by the instance (URL) each watcher's socket is on. */
+  latenciesByURL?: Record<string, number[]>;
   failures: string[];
 }
 
@@ -52,10 +55,15 @@ interface Frame {
 class Watcher {
   text = '';
   private next = 0;
-  private lastSeq = 0;
+  /** Seq of the last frame it got (server modes). */
+  lastSeq = 0;
   private gotFirst = false;
   finished = false;
   runId = '';
+  /** When set, the first piece is timed from here (the run's start) rather than from `requestedAt`. */
+  ttfpFrom: number | null = null;
+  /** The instance this watcher reads from (REST-started phases), for latencies by instance. */
+  url: string | null = null;
   private resolve!: () => void;
   readonly done = new Promise<void>((r) => (this.resolve = r));
 
@@ -74,12 +82,14 @@ class Watcher {
     this.next = p.index + 1;
     if (!this.gotFirst) {
       this.gotFirst = true;
-      this.phase.ttfp.push(at - this.requestedAt);
+      this.phase.ttfp.push(at - (this.ttfpFrom ?? this.requestedAt));
     }
     // A watcher that attaches to a run in progress gets the earlier pieces as catch-up: their age
     // says when the watcher came, not what the relay adds, so only live pieces count as latency.
-    if (p.sentAt >= this.requestedAt) this.phase.latencies.push(at - p.sentAt);
-    else this.phase.catchUp++;
+    if (p.sentAt >= this.requestedAt) {
+      this.phase.latencies.push(at - p.sentAt);
+      if (this.url !== null) (this.phase.byURL[this.url] ??= []).push(at - p.sentAt);
+    } else this.phase.catchUp++;
     this.phase.count(p.sentAt, at);
     this.text += content;
   }
@@ -127,6 +137,7 @@ class Phase {
   lastRecv = 0;
   failures: string[] = [];
   watchers: Watcher[] = [];
+  byURL: Record<string, number[]> = {};
   stopped = false;
 
   constructor(
@@ -229,6 +240,8 @@ function serverSse(w: Watcher) {
 
 interface Sock {
   ws: WebSocket;
+  /** The server (http URL) it is connected to, when opened for a cluster phase. */
+  server: string | null;
   onMessage: ((m: Frame & { op?: string }, at: number) => void) | null;
 }
 
@@ -237,7 +250,7 @@ let sockets: Sock[] = [];
 function openSocket(url: string): Promise<Sock> {
   return new Promise((ok, fail) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
-    const s: Sock = { ws, onMessage: null };
+    const s: Sock = { ws, server: null, onMessage: null };
     ws.once('error', fail);
     ws.on('message', (data: Buffer) => {
       const at = clockMs();
@@ -256,6 +269,20 @@ async function openSockets(url: string, n: number, batch = 200): Promise<Sock[]>
   const out: Sock[] = [];
   for (let i = 0; i < n; i += batch) {
     out.push(...(await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => openSocket(url)))));
+  }
+  return out;
+}
+
+/** Sockets to several servers: `servers[i]` for the i-th (cluster phases lay watchers over instances). */
+async function openSocketsTo(servers: string[], batch = 200): Promise<Sock[]> {
+  const out: Sock[] = [];
+  for (let i = 0; i < servers.length; i += batch) {
+    const opened = servers.slice(i, i + batch).map(async (server) => {
+      const s = await openSocket(wsURL(server));
+      s.server = server;
+      return s;
+    });
+    out.push(...(await Promise.all(opened)));
   }
   return out;
 }
@@ -296,11 +323,80 @@ export interface PhaseSpec {
   timeoutMs: number;
   /** Steady-state window, ms after the phase starts, for delivered vs offered pieces/s. */
   window: [number, number];
+  /**
+   * Cluster phases (mode ws): each run is started with `POST /runs` on this server and all its watchers
+   * only subscribe, each on the server its socket is connected to (`prepare` with `layout`).
+   */
+  startURL?: string;
+}
+
+/** POSTs a JSON body; resolves with the status and the parsed answer. */
+function postJson(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((ok, fail) => {
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (s: string) => (text += s));
+        res.on('end', () => {
+          try {
+            ok({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> });
+          } catch (err) {
+            fail(err as Error);
+          }
+        });
+        res.on('error', fail);
+      },
+    );
+    req.on('error', fail);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/**
+ * A run started without a watcher (`POST /runs` on `o.startURL`), then watched by every socket of the
+ * group over WS `subscribe` on whichever server the socket is connected to: in a cluster, a watcher on
+ * another instance than the owner gets every frame through Redis.
+ */
+function restStart(phase: Phase, o: PhaseSpec, user: string, label: string, group: Sock[]): Promise<void> {
+  const startedAt = clockMs();
+  const subs = group.map((s, k) => {
+    const v = phase.add(`${label} watcher ${k + 1}`, startedAt);
+    v.ttfpFrom = startedAt;
+    v.url = s.server;
+    s.onMessage = (m, at) => {
+      if (m.type === 'ack') return;
+      if (m.type === 'request_error') return v.fail(`request error ${m.code}: ${m.message}`);
+      if (m.runId === v.runId) v.frame(m, at);
+    };
+    return { s, v };
+  });
+  postJson(`${o.startURL}/api/v1/runs`, { userId: user }).then(
+    ({ status, json }) => {
+      if (status !== 201) {
+        for (const { v } of subs) v.fail(`POST /runs: HTTP ${status} ${JSON.stringify(json).slice(0, 120)}`);
+        return;
+      }
+      const runId = String(json.runId);
+      for (const { s, v } of subs) {
+        v.runId = runId;
+        v.requestedAt = clockMs();
+        s.ws.send(JSON.stringify({ type: 'subscribe', runId, after: 0 }));
+      }
+    },
+    (err: Error) => {
+      for (const { v } of subs) v.fail(`POST /runs: ${err.message}`);
+    },
+  );
+  return Promise.all(subs.map((x) => x.v.done)).then(() => undefined);
 }
 
 /** Starts one run and attaches its watchers; resolves when every one of them has finished. */
 function startRun(phase: Phase, o: PhaseSpec, user: string, label: string, group: Sock[]): Promise<void> {
   const { mode, targets, watchers } = o;
+  if (mode === 'ws' && o.startURL) return restStart(phase, o, user, label, group);
   if (mode === 'direct') {
     const w = phase.add(label, clockMs());
     const body = JSON.stringify({
@@ -420,7 +516,8 @@ async function runPhase(o: PhaseSpec): Promise<RunsResult> {
     new Promise<void>((ok) => {
       timer = setTimeout(() => {
         phase.stopped = true;
-        for (const w of phase.watchers) w.fail(`not finished after ${o.timeoutMs} ms`);
+        for (const w of phase.watchers)
+          w.fail(`not finished after ${o.timeoutMs} ms${w.lastSeq > 0 ? ` (last seq ${w.lastSeq})` : ''}`);
         ok();
       }, o.timeoutMs);
     }),
@@ -437,6 +534,7 @@ async function runPhase(o: PhaseSpec): Promise<RunsResult> {
     lastRecv: phase.lastRecv,
     windowSent: phase.windowSent,
     windowReceived: phase.windowReceived,
+    ...(o.startURL ? { latenciesByURL: phase.byURL } : {}),
     failures: phase.failures,
   };
 }
@@ -600,7 +698,13 @@ async function replay(
 serveIpc(async (m) => {
   switch (m.cmd) {
     case 'prepare': {
-      // Sockets for the next WS phase; closed again by verify.
+      // Sockets for the next WS phase; closed again by verify. `layout` (cluster phases): the server of
+      // each watcher of a run, repeated for `groups` runs.
+      if (Array.isArray(m.layout)) {
+        const layout = m.layout as string[];
+        sockets = await openSocketsTo(Array.from({ length: Number(m.groups) }, () => layout).flat());
+        return { sockets: sockets.length };
+      }
       const n = Number(m.sockets);
       sockets = n > 0 ? await openSockets(wsURL(String(m.serverURL)), n) : [];
       return { sockets: sockets.length };
@@ -632,6 +736,7 @@ serveIpc(async (m) => {
         Number(m.lastSeq),
       );
     default:
+      if (String(m.cmd).startsWith('takeover')) return await takeoverCommand(m);
       throw new Error(`unknown command ${String(m.cmd)}`);
   }
 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /**
  * The clock every bench process shares: CLOCK_MONOTONIC (what process.hrtime reads on Linux) is one
@@ -16,6 +16,40 @@ export function cpuSeconds(pid: number): number {
   // Fields after the command name (which may hold spaces) start after the last ')'.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/**
+ * CPU seconds of a server that forks (PostgreSQL's backends, a tethered redis-server): every process whose
+ * command line contains `mark` (its data folder), their descendants, and the children they reaped.
+ */
+export function treeCpuSeconds(mark: string): number {
+  const procs = new Map<number, { ppid: number; cpu: number }>();
+  const roots: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpu = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
+      procs.set(Number(d), { ppid: Number(f[1]), cpu });
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(mark)) roots.push(Number(d));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, p] of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
+  const seen = new Set<number>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  let sum = 0;
+  for (const pid of seen) sum += procs.get(pid)!.cpu;
+  return sum;
 }
 
 /** VmRSS and VmHWM (peak) of a process, MB. */

@@ -3,16 +3,19 @@
  * test (fresh database) and the load client as separate processes on loopback; measures idle sockets on
  * the fresh server, then runs the load phases interleaved (direct, bare relay, server WS, server SSE at
  * each level), start bursts, fan-out and replay; prints the figures with their targets and saves JSON,
- * Markdown and an SVG chart in bench/results/. Exits non-zero when any received text differs from the
- * stored text or a piece went missing. See docs/benchmarks.md.
+ * Markdown and an SVG chart in bench/results/; then the cluster section (bench/cluster.ts: two instances
+ * over a throwaway PostgreSQL + Redis against an embedded one, fan-out, takeover of a killed instance)
+ * and the long history. Exits non-zero when any received text differs from the stored text or a piece
+ * went missing. See docs/benchmarks.md.
  *
- * Narrower runs: `--levels 100 --reps 2 --modes ws,bare --skip burst,fanout,replay,idle`, `--clients N`
+ * Narrower runs: `--levels 100 --reps 2 --modes ws,bare --skip burst,fanout,replay,idle,cluster,long`, `--clients N`
  * (split the load client), `--profile` (node --cpu-prof of server and bare relay, for
  * bench/profile-summary.ts), `--pieces N` (run length; 20 and 400 split per-run from per-piece cost),
  * `--bare node` (the node:http reference relay in the bare relay's slot). BENCH_SERVER_ENTRY=<file>
  * swaps in an instrumented server entry; BENCH_NODE_ARGS adds node flags to the server (`--perf-basic-prof`
  * for `perf record -p <pid>`).
  */
+import { benchCluster, renderCluster, type ClusterResult } from './cluster.js';
 import { benchLongHistory, renderLongHistory, type LongHistoryResult } from './long-history.js';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
@@ -73,6 +76,14 @@ const plan = quick
       burst: { levels: [100], reps: 1 },
       fanout: { runs: 100, watchers: 10, reps: 1 },
       replayReps: 3,
+      cluster: {
+        runs: 100,
+        reps: 1,
+        fanoutWatchers: 4,
+        fanoutReps: 1,
+        takeoverRuns: 20,
+        takeoverPieces: 200,
+      },
     }
   : {
       levels: [
@@ -83,11 +94,19 @@ const plan = quick
       burst: { levels: [100, 500], reps: 2 },
       fanout: { runs: 100, watchers: 10, reps: 2 },
       replayReps: 5,
+      cluster: {
+        runs: 100,
+        reps: 2,
+        fanoutWatchers: 4,
+        fanoutReps: 1,
+        takeoverRuns: 20,
+        takeoverPieces: 200,
+      },
     };
 if (levelsArg) plan.levels = levelsArg.map((runs) => ({ runs, reps: repsArg ?? (runs === 1 ? 3 : 2) }));
 else if (repsArg) for (const l of plan.levels) l.reps = repsArg;
-/** The whole bench stops by itself after this, whatever happens. */
-const DEADLINE_MS = quick ? 115_000 : 15 * 60_000;
+/** The whole bench stops by itself after this, whatever happens (the cluster section adds its own share). */
+const DEADLINE_MS = (quick ? 115_000 : 15 * 60_000) + (skip.has('cluster') ? 0 : 150_000);
 const PHASE_TIMEOUT_MS = 60_000;
 /** Longer than the server's counter-write and checkpoint intervals (1 s each by default). */
 const SETTLE_MS = 1_300;
@@ -104,9 +123,12 @@ function machine(): string {
 }
 
 const children: Child[] = [];
+/** Stops of what the cluster section starts besides bench children: PostgreSQL and Redis. */
+const stops: (() => Promise<void>)[] = [];
 let dbDir = '';
 async function cleanup(): Promise<void> {
   await Promise.all(children.map((c) => c.stop()));
+  await Promise.allSettled(stops.splice(0).map((s) => s()));
   if (dbDir) rmSync(dbDir, { recursive: true, force: true });
 }
 
@@ -433,6 +455,46 @@ async function main(): Promise<number> {
     await model.call({ cmd: 'pace', pace: { pieces: PIECES, piecesPerSecond: RATE } });
   }
 
+  // ---- cluster: two instances over PostgreSQL + Redis against one embedded instance ----
+  let cluster: ClusterResult | null = null;
+  if (!skip.has('cluster')) {
+    log('bench: cluster (PostgreSQL + Redis, two instances) against one embedded instance');
+    // Fresh instances of their own: the load phases' server and the bare relay only take cores now.
+    await Promise.all([server.stop(), bare.stop()]);
+    try {
+      cluster = await benchCluster(plan.cluster, {
+        log,
+        model,
+        client: clients[0]!,
+        pieces: PIECES,
+        rate: RATE,
+        runMs: RUN_MS,
+        settleMs: SETTLE_MS,
+        // A phase takes about two run lengths: a watcher stuck for longer is a failure, found sooner.
+        phaseTimeoutMs: Math.min(PHASE_TIMEOUT_MS, 3 * RUN_MS + 15_000),
+        dir: dbDir,
+        server: async (name, env, profileAs) => {
+          const c = await startChild(name, process.env.BENCH_SERVER_ENTRY ?? join(BENCH, 'server-entry.ts'), {
+            env: { BENCH_MODEL_URL: modelURL, ...env },
+            nodeArgs: [
+              '--expose-gc',
+              ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+              ...(profileAs ? prof(profileAs) : []),
+            ],
+          });
+          children.push(c);
+          return c;
+        },
+        onCleanup: (stop) => void stops.push(stop),
+      });
+      failures.push(...cluster.failures.map((f) => `[cluster] ${f}`));
+    } catch (err) {
+      const why = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      failures.push(`[cluster] the section failed (--skip cluster leaves it out): ${why}`);
+      log(`  !! cluster section failed: ${why}`);
+    }
+  }
+
   await cleanup();
   children.length = 0;
 
@@ -456,6 +518,10 @@ async function main(): Promise<number> {
   const report = render(rows, idle, replay, ts, info);
   log('');
   log(report.text);
+  if (cluster) {
+    log('');
+    log(renderCluster(cluster).text);
+  }
   if (long) {
     log('');
     log(renderLongHistory(long));
@@ -482,12 +548,16 @@ async function main(): Promise<number> {
     rows,
     idle,
     replay,
+    cluster,
     long,
     targets: ts,
     failures,
   };
   writeFileSync(`${base}.json`, `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(`${base}.md`, `${report.markdown}\n${long ? `\n${renderLongHistory(long)}\n` : ''}`);
+  writeFileSync(
+    `${base}.md`,
+    `${report.markdown}\n${cluster ? `\n${renderCluster(cluster).markdown}\n` : ''}${long ? `\n${renderLongHistory(long)}\n` : ''}`,
+  );
   writeFileSync(`${base}.svg`, report.svg);
   log('');
   log(

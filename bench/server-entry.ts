@@ -2,9 +2,11 @@
  * The server under test in its own process: the real startServer(), with the bench model upstream,
  * demo users (user_0001…user_0060), and a fresh database the orchestrator passes in and removes.
  * Over IPC it answers `memory` (after a full GC when started with --expose-gc) and `loop` (event-loop
- * delay since the last ask, ms).
+ * delay since the last ask, ms). BENCH_SERVER_ENV (JSON) adds settings: the cluster phase's instances get
+ * DATABASE_URL, REDIS_URL and INSTANCE_ID there.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Env } from '../server/src/config.js';
 import { startServer } from '../server/src/start-server.js';
 import { serveIpc } from './procs.js';
 
@@ -28,6 +30,7 @@ const s = await startServer({
     WEB_BUILD_DIR: '/nonexistent',
     // Hundreds of runs from one load client on 127.0.0.1: the per-client limit would cap the load.
     MAX_RUNNING_RUNS_PER_CLIENT: 0,
+    ...(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Partial<Env>),
   },
 });
 let stopping = false;

@@ -40,8 +40,9 @@ as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A bare number: console.log would colour it when FORCE_COLOR is set (as under Playwright).
 free_port() {
-  node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+  node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{process.stdout.write(s.address().port+'\\n');s.close()})"
 }
 
 # wait_until SECONDS WHAT PID COMMAND…: until COMMAND succeeds; fails when PID exits or time is up.

@@ -77,6 +77,12 @@ export class RunManager {
   /** Runs other instances generate, followed here for local watchers. */
   private readonly remote: RemoteViews;
   private takeoverTimer: NodeJS.Timeout | null = null;
+  /**
+   * Runs a takeover here is under way for. Another one at the same time (a sweep overlapping a slow one, a
+   * handoff notice) passes the checks before the first holds the lease and then claims it as its own: it
+   * would continue the run a second time, or let go of the lease the first is generating under.
+   */
+  private readonly takingOver = new Set<string>();
   /** Runs taken over from instances that died or handed them over. */
   takenOver = 0;
 
@@ -130,8 +136,22 @@ export class RunManager {
 
   /** Continues a run another instance was generating, in the same log, if this instance gets its lease. */
   private async takeOver(runId: string): Promise<void> {
-    if (this.closing || this.loaded.get(runId)?.status === 'running' || this.deps.ownership.holds(runId))
+    if (
+      this.closing ||
+      this.takingOver.has(runId) ||
+      this.loaded.get(runId)?.status === 'running' ||
+      this.deps.ownership.holds(runId)
+    )
       return;
+    this.takingOver.add(runId);
+    try {
+      await this.takeOverOnce(runId);
+    } finally {
+      this.takingOver.delete(runId);
+    }
+  }
+
+  private async takeOverOnce(runId: string): Promise<void> {
     // Its frames must all be there to go on in the same log (Redis may have lost them), before and after
     // the lease is taken (a restart of Redis in between would hand out a lease on an empty stream).
     if (!(await this.deps.ownership.logIntact(runId))) return;

@@ -9,7 +9,7 @@
  * went missing. See docs/benchmarks.md.
  *
  * Narrower runs: `--levels 100 --reps 2 --modes ws,bare --skip burst,fanout,replay,idle,cluster,long`, `--clients N`
- * (split the load client), `--profile` (node --cpu-prof of server and bare relay, for
+ * (split the load client), `--cluster-runs N` (users in the cluster section), `--profile` (node --cpu-prof of server and bare relay, for
  * bench/profile-summary.ts), `--pieces N` (run length; 20 and 400 split per-run from per-piece cost),
  * `--bare node` (the node:http reference relay in the bare relay's slot). BENCH_SERVER_ENTRY=<file>
  * swaps in an instrumented server entry; BENCH_NODE_ARGS adds node flags to the server (`--perf-basic-prof`
@@ -105,6 +105,9 @@ const plan = quick
     };
 if (levelsArg) plan.levels = levelsArg.map((runs) => ({ runs, reps: repsArg ?? (runs === 1 ? 3 : 2) }));
 else if (repsArg) for (const l of plan.levels) l.reps = repsArg;
+// `--cluster-runs N`: the cluster section's concurrent users (the hop at a load that leaves cores idle).
+const clusterRunsArg = argValue('--cluster-runs');
+if (clusterRunsArg) plan.cluster.runs = Number(clusterRunsArg);
 /** The whole bench stops by itself after this, whatever happens (the cluster section adds its own share). */
 const DEADLINE_MS = (quick ? 115_000 : 15 * 60_000) + (skip.has('cluster') ? 0 : 150_000);
 const PHASE_TIMEOUT_MS = 60_000;

@@ -36,6 +36,9 @@ export class WsTransport implements Transport {
   constructor(private readonly opts: WsTransportOptions) {
     const { on } = opts;
     const WebSocket = hearingHello(opts.WebSocket, (h) => {
+      // The server spoke over WebSocket: nothing on the way blocks it, whatever cuts this socket later
+      // (an instance killed just after the page loaded), so reconnects get the longer wait.
+      this.worked = true;
       if (!this.closed) on.limits(h.limits);
     });
     this.client = new StreamClient({ url: wsUrl(), WebSocket, backoff: { baseMs: 250, maxMs: 5000 } });

@@ -262,4 +262,61 @@ describe('PgWriter', () => {
     await until(() => run.committedSeq === 1, 5000, 'seq 1 after the row');
     expect((await pool.query('SELECT 1 FROM runs WHERE id = $1', [run.id])).rowCount).toBe(1);
   });
+
+  it('writes every run’s lines and counters in one transaction: events, merged-away events, rejected lines, replaced lines', async () => {
+    const a = new TestRun('run_w6', writer);
+    const b = new TestRun('run_w7', writer);
+    const ev = (runId: string, lineNo: number, type: string) => ({
+      runId,
+      userId: USER_ID,
+      lineNo,
+      eventType: type,
+      startTime: '2026-02-01 10:00',
+      endTime: '2026-02-01 10:30',
+      sourceBehaviorIds: [`b${lineNo}`],
+      summary: `${type}，第 ${lineNo} 行`,
+    });
+    a.emit('llm_chunk', 'x');
+    b.emit('llm_chunk', 'y');
+    await until(() => a.committedSeq === 1 && b.committedSeq === 1, 5000, 'rows in');
+    writer.event(ev(a.id, 1, '看车'));
+    writer.event(ev(a.id, 2, '试驾'));
+    writer.event(ev(b.id, 1, '到店'));
+    writer.rejectedLine(b.id, { lineNo: 2, text: '随便聊聊', code: 'prose', reason: '不是事件行' });
+    // A merge replaced a's line 1 by a later one.
+    writer.dropEvents(a.id, [1]);
+    writer.event(ev(a.id, 3, '看车'));
+    await writer.flush();
+    const events = async () =>
+      (
+        await pool.query<{ run_id: string; line_no: number; event_type: string; summary: string }>(
+          'SELECT run_id, line_no, event_type, summary FROM events WHERE run_id = ANY($1::text[]) ORDER BY run_id, line_no',
+          [[a.id, b.id]],
+        )
+      ).rows;
+    expect(await events()).toEqual([
+      { run_id: a.id, line_no: 2, event_type: '试驾', summary: '试驾，第 2 行' },
+      { run_id: a.id, line_no: 3, event_type: '看车', summary: '看车，第 3 行' },
+      { run_id: b.id, line_no: 1, event_type: '到店', summary: '到店，第 1 行' },
+    ]);
+    // A run rebuilt from its frames (a takeover) replaces its lines; the other run's stay.
+    writer.restoreLines(b.id, [ev(b.id, 5, '下单')], []);
+    b.emit('llm_chunk', 'z');
+    a.settle();
+    await writer.flush();
+    expect((await events()).map((e) => `${e.run_id}:${e.line_no}`)).toEqual([
+      `${a.id}:2`,
+      `${a.id}:3`,
+      `${b.id}:5`,
+    ]);
+    expect((await pool.query('SELECT 1 FROM rejected_lines WHERE run_id = $1', [b.id])).rowCount).toBe(0);
+    const rows = await pool.query<{ id: string; status: string; last_seq: number; text: string }>(
+      'SELECT id, status, last_seq, text FROM runs WHERE id = ANY($1::text[]) ORDER BY id',
+      [[a.id, b.id]],
+    );
+    expect(rows.rows).toEqual([
+      { id: a.id, status: 'done', last_seq: 2, text: 'x' },
+      { id: b.id, status: 'running', last_seq: 2, text: '' },
+    ]);
+  });
 });

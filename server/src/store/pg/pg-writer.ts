@@ -118,7 +118,10 @@ export class PgWriter implements LogWriter {
 
   touch(run: PatchSource): void {
     if (!this.dirty.has(run.id)) this.dirty.set(run.id, run);
-    this.recordLane.schedule(this.recordsDueIn());
+    // A changed status is due now; a running run's counters once a second, which a planned write covers.
+    if (run.status !== 'running' || this.statusWritten.get(run.id) !== run.status)
+      this.recordLane.schedule(0);
+    else if (!this.recordLane.pending) this.recordLane.schedule(this.recordsDueIn());
   }
 
   recovered(): void {}
@@ -326,23 +329,25 @@ export class PgWriter implements LogWriter {
     }
   }
 
+  /** One transaction of a few statements, however many runs: each statement takes every run's rows. */
   private async storeRecords(b: Batch): Promise<void> {
     const { client, done } = await checkout(this.pool);
     let failed = false;
     try {
       await client.query('BEGIN');
-      for (const [runId, l] of b.lines) await writeLines(client, runId, l);
-      for (const { source, patch, log } of b.patches) {
-        const id = source.id;
-        if (log !== null) {
-          await client.query(
-            `INSERT INTO run_logs (run_id, frames) VALUES ($1, $2)
-             ON CONFLICT (run_id) DO UPDATE SET frames = excluded.frames`,
-            [id, log],
-          );
-        }
-        await updateRun(client, id, patch);
+      await writeLines(client, b.lines);
+      const logs = b.patches
+        .filter((p) => p.log !== null)
+        .map((p) => ({ run_id: p.source.id, frames: p.log }));
+      if (logs.length > 0) {
+        await client.query(
+          `INSERT INTO run_logs (run_id, frames)
+           SELECT run_id, frames FROM json_to_recordset($1::json) AS l(run_id text, frames text)
+           ON CONFLICT (run_id) DO UPDATE SET frames = excluded.frames`,
+          [JSON.stringify(logs)],
+        );
       }
+      if (b.patches.length > 0) await updateRuns(client, b.patches);
       await client.query('COMMIT');
     } catch (err) {
       failed = true;
@@ -384,6 +389,11 @@ class Lane {
 
   get busy(): boolean {
     return this.writing !== null;
+  }
+
+  /** A write is under way or planned: it plans the next one itself when it ends. */
+  get pending(): boolean {
+    return this.writing !== null || this.planned !== null;
   }
 
   /** Resolves when no write is under way (whatever its outcome). */
@@ -464,82 +474,96 @@ async function insertRuns(client: pg.Pool, rows: NewRunRow[]): Promise<void> {
   );
 }
 
-async function writeLines(client: pg.PoolClient, runId: string, l: PendingLines): Promise<void> {
-  if (l.replace) {
-    await client.query('DELETE FROM events WHERE run_id = $1', [runId]);
-    await client.query('DELETE FROM rejected_lines WHERE run_id = $1', [runId]);
+/** Every run's lines in one go: replaced runs cleared, events and rejected lines added, merged-away events dropped. */
+async function writeLines(client: pg.PoolClient, lines: Map<string, PendingLines>): Promise<void> {
+  if (lines.size === 0) return;
+  const replaced: string[] = [];
+  const events: object[] = [];
+  const rejected: object[] = [];
+  const dropped: { run_id: string; line_no: number }[] = [];
+  for (const [runId, l] of lines) {
+    if (l.replace) replaced.push(runId);
+    for (const e of l.events) {
+      events.push({
+        run_id: e.runId,
+        user_id: e.userId,
+        line_no: e.lineNo,
+        event_type: e.eventType,
+        start_time: e.startTime,
+        end_time: e.endTime,
+        source_ids: JSON.stringify(e.sourceBehaviorIds),
+        summary: e.summary,
+      });
+    }
+    for (const r of l.rejected)
+      rejected.push({ run_id: runId, line_no: r.lineNo, text: r.text, code: r.code, reason: r.reason });
+    for (const n of l.dropped) dropped.push({ run_id: runId, line_no: n });
   }
-  if (l.events.length > 0) {
+  if (replaced.length > 0) {
+    await client.query('DELETE FROM events WHERE run_id = ANY($1::text[])', [replaced]);
+    await client.query('DELETE FROM rejected_lines WHERE run_id = ANY($1::text[])', [replaced]);
+  }
+  if (events.length > 0) {
     await client.query(
       `INSERT INTO events (run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary)
        SELECT run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary
        FROM json_to_recordset($1::json) AS e(run_id text, user_id text, line_no int, event_type text,
          start_time text, end_time text, source_ids text, summary text)`,
-      [
-        JSON.stringify(
-          l.events.map((e) => ({
-            run_id: e.runId,
-            user_id: e.userId,
-            line_no: e.lineNo,
-            event_type: e.eventType,
-            start_time: e.startTime,
-            end_time: e.endTime,
-            source_ids: JSON.stringify(e.sourceBehaviorIds),
-            summary: e.summary,
-          })),
-        ),
-      ],
+      [JSON.stringify(events)],
     );
   }
-  if (l.rejected.length > 0) {
+  if (rejected.length > 0) {
     await client.query(
       `INSERT INTO rejected_lines (run_id, line_no, text, code, reason)
-       SELECT $1, line_no, text, code, reason
-       FROM json_to_recordset($2::json) AS r(line_no int, text text, code text, reason text)
+       SELECT run_id, line_no, text, code, reason
+       FROM json_to_recordset($1::json) AS r(run_id text, line_no int, text text, code text, reason text)
        ON CONFLICT (run_id, line_no) DO UPDATE SET text = excluded.text, code = excluded.code,
          reason = excluded.reason`,
-      [
-        runId,
-        JSON.stringify(
-          l.rejected.map((r) => ({ line_no: r.lineNo, text: r.text, code: r.code, reason: r.reason })),
-        ),
-      ],
+      [JSON.stringify(rejected)],
     );
   }
-  if (l.dropped.length > 0) {
-    await client.query('DELETE FROM events WHERE run_id = $1 AND line_no = ANY($2::int[])', [
-      runId,
-      l.dropped,
-    ]);
+  if (dropped.length > 0) {
+    await client.query(
+      `DELETE FROM events e USING json_to_recordset($1::json) AS d(run_id text, line_no int)
+       WHERE e.run_id = d.run_id AND e.line_no = d.line_no`,
+      [JSON.stringify(dropped)],
+    );
   }
 }
 
-async function updateRun(client: pg.PoolClient, id: string, p: RunPatch): Promise<void> {
-  const iso = new Date().toISOString();
-  const u = p.usage;
+/** Every patched run's row in one UPDATE. */
+async function updateRuns(
+  client: pg.PoolClient,
+  patches: { source: PatchSource; patch: RunPatch }[],
+): Promise<void> {
+  const rows = patches.map(({ source, patch: p }) => ({
+    id: source.id,
+    finished: p.finished,
+    text: p.text ?? '',
+    last_seq: p.lastSeq,
+    event_count: p.eventCount,
+    rejected_count: p.rejectedCount,
+    pieces: p.pieces,
+    duration_ms: Math.round(p.durationMs),
+    status: p.status,
+    prompt_tokens: p.usage?.promptTokens ?? null,
+    completion_tokens: p.usage?.completionTokens ?? null,
+    usage_estimated: p.usage ? (p.usage.estimated ? 1 : 0) : null,
+    error_code: p.errorCode,
+    error_message: p.errorMessage,
+    resume_on_start: p.resumeOnStart ? 1 : 0,
+  }));
   await client.query(
-    `UPDATE runs SET text = CASE WHEN $2 THEN $3 ELSE text END, last_seq = $4, event_count = $5,
-       rejected_count = $6, pieces = $7, duration_ms = $8, status = $9, prompt_tokens = $10,
-       completion_tokens = $11, usage_estimated = $12, error_code = $13, error_message = $14,
-       updated_at = $15, resume_on_start = $16, finished_at = CASE WHEN $2 THEN $15 ELSE NULL END
-     WHERE id = $1`,
-    [
-      id,
-      p.finished,
-      p.text ?? '',
-      p.lastSeq,
-      p.eventCount,
-      p.rejectedCount,
-      p.pieces,
-      Math.round(p.durationMs),
-      p.status,
-      u?.promptTokens ?? null,
-      u?.completionTokens ?? null,
-      u ? (u.estimated ? 1 : 0) : null,
-      p.errorCode,
-      p.errorMessage,
-      iso,
-      p.resumeOnStart ? 1 : 0,
-    ],
+    `UPDATE runs AS r SET text = CASE WHEN p.finished THEN p.text ELSE r.text END, last_seq = p.last_seq,
+       event_count = p.event_count, rejected_count = p.rejected_count, pieces = p.pieces,
+       duration_ms = p.duration_ms, status = p.status, prompt_tokens = p.prompt_tokens,
+       completion_tokens = p.completion_tokens, usage_estimated = p.usage_estimated,
+       error_code = p.error_code, error_message = p.error_message, updated_at = $2,
+       resume_on_start = p.resume_on_start, finished_at = CASE WHEN p.finished THEN $2 ELSE NULL END
+     FROM json_to_recordset($1::json) AS p(id text, finished boolean, text text, last_seq int, event_count int,
+       rejected_count int, pieces int, duration_ms int, status text, prompt_tokens int, completion_tokens int,
+       usage_estimated int, error_code text, error_message text, resume_on_start int)
+     WHERE r.id = p.id`,
+    [JSON.stringify(rows), new Date().toISOString()],
   );
 }

@@ -13,10 +13,11 @@ const USER = 'user_0063';
 const LONG_TASK_GOAL_MS = 50;
 const LONG_TASK_BOUND_MS = Number(process.env.LONG_TASK_BOUND_MS ?? 250);
 /**
- * How long after the server's finish the panel may show `done` (measured 0.7–0.8 s; it was 22–50 s
- * before the long lists were windowed). The allowance is for this shared machine's load.
+ * How long after the server's finish the panel may show `done` (measured 0.7–0.8 s on a quiet machine and
+ * up to 4.4 s while other suites ran; it was 22–50 s before the long lists were windowed). The allowance
+ * is for this shared machine's load and still fails that regression by far.
  */
-const DONE_LAG_BOUND_MS = Number(process.env.DONE_LAG_BOUND_MS ?? 4_000);
+const DONE_LAG_BOUND_MS = Number(process.env.DONE_LAG_BOUND_MS ?? 8_000);
 const EVENTS_RENDER_BOUND_MS = 1_500;
 /** A reload also loads the app, and the board re-attaches its panel (replaying the run's log) meanwhile. */
 const EVENTS_RELOAD_BOUND_MS = 2_500;

@@ -6,10 +6,45 @@ export const streamKey = (runId: string): string => `es:run:${runId}:log`;
 export const entryId = (seq: number): string => `${seq}-0`;
 export const seqOfEntry = (id: string): number => Number(id.slice(0, id.indexOf('-')));
 
+/** The channel each append to a run's stream is announced on, with its frames: `<first seq>\n<frame>\n…`. */
+export const liveChannel = (runId: string): string => `es:run:${runId}:live`;
+export const runOfChannel = (channel: string): string => channel.slice('es:run:'.length, -':live'.length);
+
+/** A message on {@link liveChannel}: frames `first`, `first + 1`, … (frame JSON has no raw newline). */
+export function parseLive(text: string): { first: number; frames: string[] } {
+  const parts = text.split('\n');
+  return { first: Number(parts[0]), frames: parts.slice(1) };
+}
+
 /** How long a settled run's stream stays, for watchers still reading it; PostgreSQL holds the log. */
 export const SETTLED_STREAM_TTL_MS = 60_000;
 /** A stream being written is made persistent again this often (far below {@link SETTLED_STREAM_TTL_MS}). */
 const PERSIST_EVERY_MS = 10_000;
+
+/**
+ * One call per append, whatever the runs: each run's frames added to its stream (a frame already there is
+ * a retried write of the same frame: ids are seqs), then announced on its channel in the same atomic step,
+ * so a watcher that hears of a frame can read it from the stream. KEYS: the streams; ARGV per key: count,
+ * first seq, persist (1/0), the frames.
+ */
+const APPEND = `
+local a = 1
+for i = 1, #KEYS do
+  local n, first = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local persist = ARGV[a + 2] == '1'
+  a = a + 3
+  for j = 0, n - 1 do
+    local r = redis.pcall('XADD', KEYS[i], (first + j) .. '-0', 'f', ARGV[a + j])
+    if type(r) == 'table' and r.err and not string.find(r.err, 'equal or smaller', 1, true) then return r end
+  end
+  if persist then redis.call('PERSIST', KEYS[i]) end
+  redis.call('PUBLISH', string.sub(KEYS[i], 1, -5) .. ':live', first .. '\\n' .. table.concat(ARGV, '\\n', a, a + n - 1))
+  a = a + n
+end
+return #KEYS
+`;
+
+type AppendingRedis = Redis & { esAppend(numKeys: number, ...args: (string | number)[]): Promise<number> };
 
 /**
  * Frames of running runs in Redis Streams, one stream per run. A frame is committed once Redis has it
@@ -18,25 +53,40 @@ const PERSIST_EVERY_MS = 10_000;
 export class RedisJournal implements Journal {
   /** When this instance last made each run's stream persistent (performance.now()). */
   private readonly persisted = new Map<string, number>();
+  private readonly redis: AppendingRedis;
 
-  constructor(private readonly redis: Redis) {}
+  constructor(redis: Redis) {
+    // EVALSHA, falling back to EVAL when Redis does not know the script (a restart).
+    if (!('esAppend' in redis)) redis.defineCommand('esAppend', { lua: APPEND });
+    this.redis = redis as AppendingRedis;
+  }
 
   async append(frames: JournalEntry[]): Promise<void> {
-    const p = this.redis.pipeline();
-    const now = performance.now();
-    const persist = new Set<string>();
+    // Runs of consecutive seqs of one run: each is one key in the call (a run may have several).
+    const segments = new Map<string, JournalEntry[][]>();
     for (const f of frames) {
-      p.xadd(streamKey(f.runId), entryId(f.seq), 'f', f.json);
-      if (now - (this.persisted.get(f.runId) ?? -Infinity) > PERSIST_EVERY_MS) persist.add(f.runId);
+      const list = segments.get(f.runId);
+      const last = list?.at(-1);
+      if (last && last.at(-1)!.seq + 1 === f.seq) last.push(f);
+      else if (list) list.push([f]);
+      else segments.set(f.runId, [[f]]);
     }
-    // A run resumed after it settled (here or elsewhere) writes to a stream set to expire: made persistent
-    // again well within the expiry, not at every append.
-    for (const id of persist) p.persist(streamKey(id));
-    const results = (await p.exec()) ?? [];
-    for (const [err] of results) {
-      // A retried write finds its frames already there: the ids are the seqs, so that is the same frame.
-      if (err && !/equal or smaller/.test(err.message)) throw err;
+    const now = performance.now();
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    const persist: string[] = [];
+    for (const [runId, list] of segments) {
+      // A run resumed after it settled (here or elsewhere) writes to a stream set to expire: made
+      // persistent again well within the expiry, not at every append.
+      const p = now - (this.persisted.get(runId) ?? -Infinity) > PERSIST_EVERY_MS;
+      if (p) persist.push(runId);
+      for (const seg of list) {
+        keys.push(streamKey(runId));
+        args.push(seg.length, seg[0]!.seq, p ? 1 : 0);
+        for (const f of seg) args.push(f.json);
+      }
     }
+    await this.redis.esAppend(keys.length, ...keys, ...args);
     for (const id of persist) this.persisted.set(id, now);
   }
 

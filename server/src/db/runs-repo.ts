@@ -128,6 +128,14 @@ export class RunsRepo implements RunsStore {
     ).map((r) => r.id);
   }
 
+  async runningIds(): Promise<string[]> {
+    return (
+      this.db.prepare("SELECT id FROM runs WHERE status = 'running' ORDER BY created_at").all() as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
+  }
+
   /** The run a start key began, if any. */
   async byStartKey(key: string): Promise<{ id: string; userId: string } | null> {
     return this.keyStmt.get(key) ?? null;

@@ -38,6 +38,8 @@ export interface Ownership {
   release(runId: string): Promise<void>;
   /** The instance generating the run now, when that is not this one; null when none is. */
   ownerElsewhere(runId: string): Promise<string | null>;
+  /** Those of these runs that no instance generates (their owner died, or they settled meanwhile). */
+  unowned(runIds: string[]): Promise<string[]>;
   /** Asks the owner of a run to cancel it. */
   cancelElsewhere(owner: string, runId: string): Promise<void>;
   /** Says that this instance resumed, or handed over, a run. */
@@ -76,6 +78,9 @@ export class LocalOwnership implements Ownership {
   }
   async ownerElsewhere(): Promise<string | null> {
     return null;
+  }
+  async unowned(runIds: string[]): Promise<string[]> {
+    return runIds.filter((id) => !this.held.has(id));
   }
   async cancelElsewhere(): Promise<void> {}
   async announce(): Promise<void> {}

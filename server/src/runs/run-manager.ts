@@ -121,14 +121,11 @@ export class RunManager {
   private async takeOverOrphans(): Promise<void> {
     if (this.closing) return;
     try {
-      const running = await this.deps.runs.list({ status: 'running', limit: 1000, offset: 0 });
-      for (const s of running.items) {
-        if (this.loaded.get(s.id)?.status === 'running') continue;
+      const running = (await this.deps.runs.runningIds()).filter(
         // Settled here, its row not stored yet: the lease is still this instance's, the run no orphan.
-        if (this.deps.ownership.holds(s.id)) continue;
-        if ((await this.deps.ownership.ownerElsewhere(s.id)) !== null) continue;
-        await this.takeOver(s.id);
-      }
+        (id) => this.loaded.get(id)?.status !== 'running' && !this.deps.ownership.holds(id),
+      );
+      for (const id of await this.deps.ownership.unowned(running)) await this.takeOver(id);
     } catch (err) {
       this.deps.log.warn({ err }, 'looking for runs to take over failed');
     }

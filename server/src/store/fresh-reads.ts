@@ -34,6 +34,10 @@ export class FreshRuns implements RunsStore {
   byStartKey(key: string) {
     return this.runs.byStartKey(key);
   }
+  /** Not flushed: a run that is not stored yet is one this instance generates, never an orphan. */
+  runningIds() {
+    return this.runs.runningIds();
+  }
   cancelledByShutdown() {
     return this.fresh(() => this.runs.cancelledByShutdown());
   }

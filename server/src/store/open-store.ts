@@ -47,7 +47,14 @@ export async function openStore(config: Config, repoRoot: string, log: Log): Pro
 }
 
 async function openPostgres(url: string, config: Config, log: Log, instanceId: string): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
+  // Idle connections stay five minutes, not ten seconds: a burst after a quiet spell must not wait for
+  // (and make PostgreSQL fork) new backends.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 300_000,
+  });
   // An idle client whose server went away must not take the process down.
   pool.on('error', (err) => log.warn({ err }, 'PostgreSQL connection lost'));
   await migratePg(pool);

@@ -65,6 +65,8 @@ export interface RunsStore {
   byStartKey(key: string): Promise<{ id: string; userId: string } | null>;
   /** Runs a clean stop cancelled, to be continued by the next start. */
   cancelledByShutdown(): Promise<string[]>;
+  /** Ids of the runs stored as running, oldest first. */
+  runningIds(): Promise<string[]>;
   /** JSON of each stored frame with seq > after, in order. */
   framesAfter(runId: string, after: number): Promise<string[]>;
 }

@@ -57,6 +57,13 @@ export class PgRunsStore implements RunsStore {
     return rows.map((r) => r.id);
   }
 
+  async runningIds(): Promise<string[]> {
+    const rows = await this.query<{ id: string }>(
+      "SELECT id FROM runs WHERE status = 'running' ORDER BY created_at",
+    );
+    return rows.map((r) => r.id);
+  }
+
   async byStartKey(key: string): Promise<{ id: string; userId: string } | null> {
     const [r] = await this.query<{ id: string; userId: string }>(
       'SELECT id, user_id AS "userId" FROM runs WHERE start_key = $1',

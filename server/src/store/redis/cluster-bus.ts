@@ -85,6 +85,14 @@ export class ClusterBus {
     return this.redis.get(leaseKey(runId));
   }
 
+  /** The lease holder of each run, in one round trip per thousand runs. */
+  async owners(runIds: string[]): Promise<(string | null)[]> {
+    const out: (string | null)[] = [];
+    for (let i = 0; i < runIds.length; i += 1000)
+      out.push(...(await this.redis.mget(runIds.slice(i, i + 1000).map(leaseKey))));
+    return out;
+  }
+
   owns(runId: string): boolean {
     return this.owned.has(runId);
   }

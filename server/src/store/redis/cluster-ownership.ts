@@ -52,6 +52,11 @@ export class ClusterOwnership implements Ownership {
     return owner === this.instanceId ? null : owner;
   }
 
+  async unowned(runIds: string[]): Promise<string[]> {
+    const owners = await this.bus.owners(runIds);
+    return runIds.filter((_, i) => owners[i] === null);
+  }
+
   cancelElsewhere(owner: string, runId: string): Promise<void> {
     return this.bus.send(owner, { op: 'cancel', runId, reason: 'client' });
   }

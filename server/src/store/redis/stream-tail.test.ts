@@ -70,7 +70,7 @@ describe('StreamTail', () => {
       tail.follow('run_t2', r);
       await append('run_t2', 1);
       await until(() => expect(r.got).toEqual(seqs(1)));
-      await redis.client('KILL', 'TYPE', 'pubsub');
+      await redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       await append('run_t2', 2, 3);
       await until(() => expect(r.got).toEqual(seqs(3)));
       await append('run_t2', 4);

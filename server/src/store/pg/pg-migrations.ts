@@ -88,6 +88,43 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, seq)
   );
   `,
+  `
+  -- One records write of the writer (pg-writer.ts) in one round trip, whatever the runs: lines of replaced
+  -- runs cleared, events and rejected lines added, merged-away events dropped, settled logs stored, rows
+  -- updated, in this order and atomically (one statement). Each argument holds every run's rows as JSON.
+  CREATE FUNCTION store_run_records(p_replaced TEXT[], p_events JSON, p_rejected JSON, p_dropped JSON,
+    p_logs JSON, p_runs JSON, p_now TEXT) RETURNS void LANGUAGE plpgsql AS $$
+  BEGIN
+    IF cardinality(p_replaced) > 0 THEN
+      DELETE FROM events WHERE run_id = ANY(p_replaced);
+      DELETE FROM rejected_lines WHERE run_id = ANY(p_replaced);
+    END IF;
+    INSERT INTO events (run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary)
+      SELECT e.run_id, e.user_id, e.line_no, e.event_type, e.start_time, e.end_time, e.source_ids, e.summary
+      FROM json_to_recordset(p_events) AS e(run_id text, user_id text, line_no int, event_type text,
+        start_time text, end_time text, source_ids text, summary text);
+    INSERT INTO rejected_lines (run_id, line_no, text, code, reason)
+      SELECT r.run_id, r.line_no, r.text, r.code, r.reason
+      FROM json_to_recordset(p_rejected) AS r(run_id text, line_no int, text text, code text, reason text)
+      ON CONFLICT (run_id, line_no) DO UPDATE SET text = excluded.text, code = excluded.code,
+        reason = excluded.reason;
+    DELETE FROM events AS e USING json_to_recordset(p_dropped) AS d(run_id text, line_no int)
+      WHERE e.run_id = d.run_id AND e.line_no = d.line_no;
+    INSERT INTO run_logs (run_id, frames)
+      SELECT l.run_id, l.frames FROM json_to_recordset(p_logs) AS l(run_id text, frames text)
+      ON CONFLICT (run_id) DO UPDATE SET frames = excluded.frames;
+    UPDATE runs AS r SET text = CASE WHEN p.finished THEN p.text ELSE r.text END, last_seq = p.last_seq,
+      event_count = p.event_count, rejected_count = p.rejected_count, pieces = p.pieces,
+      duration_ms = p.duration_ms, status = p.status, prompt_tokens = p.prompt_tokens,
+      completion_tokens = p.completion_tokens, usage_estimated = p.usage_estimated,
+      error_code = p.error_code, error_message = p.error_message, updated_at = p_now,
+      resume_on_start = p.resume_on_start, finished_at = CASE WHEN p.finished THEN p_now ELSE NULL END
+    FROM json_to_recordset(p_runs) AS p(id text, finished boolean, text text, last_seq int, event_count int,
+      rejected_count int, pieces int, duration_ms int, status text, prompt_tokens int, completion_tokens int,
+      usage_estimated int, error_code text, error_message text, resume_on_start int)
+    WHERE r.id = p.id;
+  END $$;
+  `,
 ];
 
 /** Any fixed number: instances that start together take this lock in turn, so the first one migrates. */

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ExtractedEvent, RejectedLine, RunStatus } from '@app/shared';
 import type { LogWriter, NewRunRow, PatchSource, RunPatch } from '../types.js';
-import { checkout, pgErrorToApp } from './pg-errors.js';
+import { pgErrorToApp } from './pg-errors.js';
 
 /** Where the frames of running runs are committed: PostgreSQL's `frame_journal`, or a Redis stream per run. */
 export interface Journal {
@@ -329,33 +329,11 @@ export class PgWriter implements LogWriter {
     }
   }
 
-  /** One transaction of a few statements, however many runs: each statement takes every run's rows. */
+  /** One statement, however many runs: `store_run_records` (a migration) takes every run's rows at once. */
   private async storeRecords(b: Batch): Promise<void> {
-    const { client, done } = await checkout(this.pool);
-    let failed = false;
-    try {
-      await client.query('BEGIN');
-      await writeLines(client, b.lines);
-      const logs = b.patches
-        .filter((p) => p.log !== null)
-        .map((p) => ({ run_id: p.source.id, frames: p.log }));
-      if (logs.length > 0) {
-        await client.query(
-          `INSERT INTO run_logs (run_id, frames)
-           SELECT run_id, frames FROM json_to_recordset($1::json) AS l(run_id text, frames text)
-           ON CONFLICT (run_id) DO UPDATE SET frames = excluded.frames`,
-          [JSON.stringify(logs)],
-        );
-      }
-      if (b.patches.length > 0) await updateRuns(client, b.patches);
-      await client.query('COMMIT');
-    } catch (err) {
-      failed = true;
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      done(failed);
-    }
+    await this.pool
+      .query('SELECT store_run_records($1, $2, $3, $4, $5, $6, $7)', recordsArgs(b))
+      .catch(pgErrorToApp);
   }
 
   /** Resolves once the run's settled row and log are stored (retrying while storage is away). */
@@ -474,14 +452,13 @@ async function insertRuns(client: pg.Pool, rows: NewRunRow[]): Promise<void> {
   );
 }
 
-/** Every run's lines in one go: replaced runs cleared, events and rejected lines added, merged-away events dropped. */
-async function writeLines(client: pg.PoolClient, lines: Map<string, PendingLines>): Promise<void> {
-  if (lines.size === 0) return;
+/** The arguments of `store_run_records`: each run's lines, settled log and row, as JSON arrays. */
+function recordsArgs(b: Batch): unknown[] {
   const replaced: string[] = [];
   const events: object[] = [];
   const rejected: object[] = [];
   const dropped: { run_id: string; line_no: number }[] = [];
-  for (const [runId, l] of lines) {
+  for (const [runId, l] of b.lines) {
     if (l.replace) replaced.push(runId);
     for (const e of l.events) {
       events.push({
@@ -499,44 +476,8 @@ async function writeLines(client: pg.PoolClient, lines: Map<string, PendingLines
       rejected.push({ run_id: runId, line_no: r.lineNo, text: r.text, code: r.code, reason: r.reason });
     for (const n of l.dropped) dropped.push({ run_id: runId, line_no: n });
   }
-  if (replaced.length > 0) {
-    await client.query('DELETE FROM events WHERE run_id = ANY($1::text[])', [replaced]);
-    await client.query('DELETE FROM rejected_lines WHERE run_id = ANY($1::text[])', [replaced]);
-  }
-  if (events.length > 0) {
-    await client.query(
-      `INSERT INTO events (run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary)
-       SELECT run_id, user_id, line_no, event_type, start_time, end_time, source_ids, summary
-       FROM json_to_recordset($1::json) AS e(run_id text, user_id text, line_no int, event_type text,
-         start_time text, end_time text, source_ids text, summary text)`,
-      [JSON.stringify(events)],
-    );
-  }
-  if (rejected.length > 0) {
-    await client.query(
-      `INSERT INTO rejected_lines (run_id, line_no, text, code, reason)
-       SELECT run_id, line_no, text, code, reason
-       FROM json_to_recordset($1::json) AS r(run_id text, line_no int, text text, code text, reason text)
-       ON CONFLICT (run_id, line_no) DO UPDATE SET text = excluded.text, code = excluded.code,
-         reason = excluded.reason`,
-      [JSON.stringify(rejected)],
-    );
-  }
-  if (dropped.length > 0) {
-    await client.query(
-      `DELETE FROM events e USING json_to_recordset($1::json) AS d(run_id text, line_no int)
-       WHERE e.run_id = d.run_id AND e.line_no = d.line_no`,
-      [JSON.stringify(dropped)],
-    );
-  }
-}
-
-/** Every patched run's row in one UPDATE. */
-async function updateRuns(
-  client: pg.PoolClient,
-  patches: { source: PatchSource; patch: RunPatch }[],
-): Promise<void> {
-  const rows = patches.map(({ source, patch: p }) => ({
+  const logs = b.patches.filter((p) => p.log !== null).map((p) => ({ run_id: p.source.id, frames: p.log }));
+  const runs = b.patches.map(({ source, patch: p }) => ({
     id: source.id,
     finished: p.finished,
     text: p.text ?? '',
@@ -553,17 +494,14 @@ async function updateRuns(
     error_message: p.errorMessage,
     resume_on_start: p.resumeOnStart ? 1 : 0,
   }));
-  await client.query(
-    `UPDATE runs AS r SET text = CASE WHEN p.finished THEN p.text ELSE r.text END, last_seq = p.last_seq,
-       event_count = p.event_count, rejected_count = p.rejected_count, pieces = p.pieces,
-       duration_ms = p.duration_ms, status = p.status, prompt_tokens = p.prompt_tokens,
-       completion_tokens = p.completion_tokens, usage_estimated = p.usage_estimated,
-       error_code = p.error_code, error_message = p.error_message, updated_at = $2,
-       resume_on_start = p.resume_on_start, finished_at = CASE WHEN p.finished THEN $2 ELSE NULL END
-     FROM json_to_recordset($1::json) AS p(id text, finished boolean, text text, last_seq int, event_count int,
-       rejected_count int, pieces int, duration_ms int, status text, prompt_tokens int, completion_tokens int,
-       usage_estimated int, error_code text, error_message text, resume_on_start int)
-     WHERE r.id = p.id`,
-    [JSON.stringify(rows), new Date().toISOString()],
-  );
+  const json = JSON.stringify;
+  return [
+    replaced,
+    json(events),
+    json(rejected),
+    json(dropped),
+    json(logs),
+    json(runs),
+    new Date().toISOString(),
+  ];
 }

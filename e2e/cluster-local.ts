@@ -2,7 +2,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunDetail, RunFrame, RunSummary } from '@app/shared';
+import type { RunDetail, RunFrame } from '@app/shared';
+import { RestClient } from './rest-client';
 import { freePort } from './server';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -23,7 +24,7 @@ function alive(pid: number): boolean {
  * nginx, all in the script's temp folder. The script runs in its own process group; stopping it sends
  * SIGTERM to the script, whose trap stops everything it started, and then checks that nothing is left.
  */
-export class LocalCluster {
+export class LocalCluster extends RestClient {
   /** Instance id → pid, as the script prints them. */
   readonly pids = new Map<string, number>();
   /** Instance id → its own port (behind nginx, but reachable directly). */
@@ -39,6 +40,7 @@ export class LocalCluster {
   private readonly onExit = () => this.killNow();
 
   private constructor(private readonly proc: ChildProcess) {
+    super();
     const keep = (b: Buffer) => {
       this.out = (this.out + b.toString()).slice(-40_000);
     };
@@ -241,36 +243,6 @@ export class LocalCluster {
       if (existsSync(join(this.work, path))) out[name] = readFileSync(join(this.work, path), 'utf8');
     }
     return out;
-  }
-
-  async json<T>(path: string, init?: RequestInit): Promise<T> {
-    const res = await fetch(`${this.url}/api/v1${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  }
-
-  /** Starts a run over REST through nginx and waits (bounded) until it settles. */
-  async runToEnd(userId: string, timeoutMs = 60_000): Promise<RunDetail> {
-    const { runId } = await this.json<{ runId: string }>('/runs', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ userId }),
-    });
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const d = await this.run(runId);
-      if (d.status !== 'running') return d;
-      await sleep(250);
-    }
-    throw new Error(`run ${runId} of ${userId} did not settle within ${timeoutMs} ms`);
-  }
-
-  run(runId: string): Promise<RunDetail> {
-    return this.json<RunDetail>(`/runs/${runId}`);
-  }
-
-  runs(userId: string): Promise<{ items: RunSummary[] }> {
-    return this.json(`/runs?userId=${encodeURIComponent(userId)}`);
   }
 
   /**

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from '@playwright/test';
-import type { RunDetail, RunSummary } from '@app/shared';
+import { RestClient } from './rest-client';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 
@@ -28,7 +28,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The real server (`node --import tsx server/src/main.ts`) on its own port and temp database, serving
  * web/build. It can be killed (SIGKILL, like a crash) and started again on the same port and data.
  */
-export class TestServer {
+export class TestServer extends RestClient {
   readonly dir: string;
   private proc: ChildProcess | null = null;
   private log = '';
@@ -37,6 +37,7 @@ export class TestServer {
     readonly port: number,
     private readonly env: Record<string, string>,
   ) {
+    super();
     this.dir = mkdtempSync(join(tmpdir(), 'es-e2e-'));
   }
 
@@ -114,42 +115,8 @@ export class TestServer {
   }
 
   /** Bearer token when the server was started with API_TOKEN. */
-  authHeaders(): Record<string, string> {
+  override authHeaders(): Record<string, string> {
     return this.env.API_TOKEN ? { authorization: `Bearer ${this.env.API_TOKEN}` } : {};
-  }
-
-  async json<T>(path: string, init?: RequestInit): Promise<T> {
-    const res = await fetch(`${this.url}/api/v1${path}`, {
-      ...init,
-      headers: { ...this.authHeaders(), ...(init?.headers as Record<string, string> | undefined) },
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  }
-
-  run(runId: string): Promise<RunDetail> {
-    return this.json<RunDetail>(`/runs/${runId}`);
-  }
-
-  runs(userId: string): Promise<{ items: RunSummary[] }> {
-    return this.json(`/runs?userId=${encodeURIComponent(userId)}`);
-  }
-
-  /** Starts a run over REST and waits (bounded) until it settles. */
-  async runToEnd(userId: string, timeoutMs = 60_000): Promise<RunDetail> {
-    const { runId } = await this.json<{ runId: string }>('/runs', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ userId }),
-    });
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const d = await this.run(runId);
-      if (d.status !== 'running') return d;
-      await sleep(250);
-    }
-    throw new Error(`run ${runId} of ${userId} did not settle within ${timeoutMs} ms`);
   }
 }
 

@@ -64,7 +64,7 @@ export class Metrics {
     );
     sampled(
       'es_cluster_stream_reads',
-      "Reads of other instances' run streams (one per read for all runs followed here).",
+      "Reads of other instances' run streams (at a follow, a reconnect, or an announcement that skips frames; live frames come pushed).",
       sources.streamReads ?? zero,
     );
     sampled(

@@ -89,6 +89,8 @@ describe('PgRunsStore', () => {
         await same((s) => s.list({ ...f, limit, offset }));
       }
     }
+    const running = await same((s) => s.runningIds());
+    expect(running.length).toBeGreaterThan(0);
     const all = await same((s) => s.events({}));
     for (const userId of USER_IDS) await same((s) => s.events({ userId }));
     for (const runId of RUN_IDS) await same((s) => s.events({ runId }));

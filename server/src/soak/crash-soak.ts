@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import type { ExtractedEvent, RunDetail, RunFrame } from '@app/shared';
 import { StreamClient } from '@app/shared/client';
 import { RunsRepo } from '../db/runs-repo.js';
+import type { RunsStore } from '../store/types.js';
 import { chunkContent, isChunk } from '../runs/frame-codec.js';
 import { deadline } from '../test-support/test-server.js';
 import { buildServerOnce, freePort, ServerOnPort } from './server-on-port.js';
@@ -36,15 +37,18 @@ export interface SoakReport {
   violations: string[];
 }
 
-const USERS = ['user_0001', 'user_0002', 'user_0003', 'user_0004', 'user_0005', 'user_0006'];
+export const USERS = ['user_0001', 'user_0002', 'user_0003', 'user_0004', 'user_0005', 'user_0006'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const factsOf = (events: ExtractedEvent[]) =>
+export const factsOf = (events: ExtractedEvent[]) =>
   events.map((e) =>
     [e.eventType, e.startTime, e.endTime, e.sourceBehaviorIds.join(','), e.summary].join('|'),
   );
 
-/** Follows a run over SSE like a client that reconnects by itself with Last-Event-ID until `done`. */
-class SseFollower {
+/**
+ * Follows a run over SSE like a client that reconnects by itself with Last-Event-ID until `done`; `base`
+ * names the server to ask at each (re)connection (one, or any instance of a cluster).
+ */
+export class SseFollower {
   readonly raw: string[] = [];
   repeats = 0;
   done = false;
@@ -52,14 +56,14 @@ class SseFollower {
   private readonly ac = new AbortController();
 
   constructor(
-    private readonly baseUrl: string,
+    private readonly base: () => string,
     private readonly runId: string,
   ) {}
 
   async follow(): Promise<void> {
     while (!this.done && !this.ac.signal.aborted) {
       try {
-        const res = await fetch(`${this.baseUrl}/api/v1/runs/${this.runId}/stream`, {
+        const res = await fetch(`${this.base()}/api/v1/runs/${this.runId}/stream`, {
           headers: { accept: 'text/event-stream', 'last-event-id': String(this.last) },
           signal: this.ac.signal,
         });
@@ -91,7 +95,7 @@ class SseFollower {
   }
 }
 
-interface Watched {
+export interface Watched {
   runId: string;
   userId: string;
   ws: RunFrame[];
@@ -145,9 +149,13 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakReport> {
       const active = new Set<Promise<void>>();
       while (killing) {
         if (active.size < opts.concurrentRuns) {
-          const p = startAndWatch(client!, server.url, USERS[n++ % USERS.length]!, watched, framesOf).finally(
-            () => active.delete(p),
-          );
+          const p = startAndWatch(
+            client!,
+            () => server.url,
+            USERS[n++ % USERS.length]!,
+            watched,
+            framesOf,
+          ).finally(() => active.delete(p));
           active.add(p);
         }
         await sleep(50);
@@ -176,7 +184,12 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakReport> {
     );
     await server.stop();
     report.runs = watched.size;
-    await check(dbPath, watched, reference, report);
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      await check(new RunsRepo(db), watched, reference, report);
+    } finally {
+      db.close();
+    }
     return report;
   } finally {
     client?.close();
@@ -188,9 +201,9 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakReport> {
 }
 
 /** Starts a run (keyed, so a start lost with the server is re-sent, never run twice) and follows it. */
-async function startAndWatch(
+export async function startAndWatch(
   client: StreamClient,
-  baseUrl: string,
+  sseBase: () => string,
   userId: string,
   watched: Map<string, Watched>,
   framesOf: (runId: string) => RunFrame[],
@@ -209,7 +222,7 @@ async function startAndWatch(
     runId,
     userId,
     ws,
-    sse: new SseFollower(baseUrl, runId),
+    sse: new SseFollower(sseBase, runId),
     following: Promise.resolve(),
   };
   watched.set(runId, w);
@@ -225,7 +238,7 @@ async function startAndWatch(
   await w.following;
 }
 
-function stageOf(frames: RunFrame[]): string {
+export function stageOf(frames: RunFrame[]): string {
   const last = frames.at(-1);
   if (!last) return 'not started';
   if (last.type === 'progress') return `progress:${last.stage}`;
@@ -234,7 +247,7 @@ function stageOf(frames: RunFrame[]): string {
 }
 
 /** The events of an uninterrupted run of each user (the built-in model is deterministic). */
-async function referenceEvents(baseUrl: string): Promise<Map<string, string[]>> {
+export async function referenceEvents(baseUrl: string): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   await Promise.all(
     USERS.map(async (userId) => {
@@ -263,52 +276,45 @@ async function referenceEvents(baseUrl: string): Promise<Map<string, string[]>> 
 }
 
 /** Compares what every client holds with the stored log, and each run's outcome with the reference. */
-async function check(
-  dbPath: string,
+export async function check(
+  repo: RunsStore,
   watched: Map<string, Watched>,
   reference: Map<string, string[]>,
   report: SoakReport,
 ): Promise<void> {
-  const db = new Database(dbPath, { readonly: true });
-  const repo = new RunsRepo(db);
   const bad = (runId: string, what: string) => report.violations.push(`${runId}: ${what}`);
-  try {
-    for (const w of watched.values()) {
-      const stored = await repo.framesAfter(w.runId, 0);
-      const detail = await repo.detail(w.runId);
-      if (!detail) {
-        bad(w.runId, 'the run is not stored');
-        continue;
-      }
-      stored.forEach((json, i) => {
-        if ((JSON.parse(json) as RunFrame).seq !== i + 1)
-          bad(w.runId, `stored frame ${i + 1} has another seq`);
-      });
-      if (detail.status !== 'done') bad(w.runId, `ended ${detail.status}, not done`);
-      if (stored.length !== detail.lastSeq)
-        bad(w.runId, `log has ${stored.length} frames, row says ${detail.lastSeq}`);
-      w.ws.forEach((f, i) => {
-        if (f.seq !== i + 1) bad(w.runId, `WebSocket client got seq ${f.seq} as its frame ${i + 1}`);
-        else if (!isDeepStrictEqual(f, JSON.parse(stored[i] ?? 'null')))
-          bad(w.runId, `WebSocket client's seq ${f.seq} differs from the stored frame`);
-      });
-      w.sse.raw.forEach((json, i) => {
-        if (json !== stored[i]) bad(w.runId, `SSE client's frame ${i + 1} differs from the stored frame`);
-      });
-      if (w.ws.length !== stored.length)
-        bad(w.runId, `WebSocket client has ${w.ws.length} of ${stored.length}`);
-      if (w.sse.raw.length !== stored.length)
-        bad(w.runId, `SSE client has ${w.sse.raw.length} of ${stored.length}`);
-      if (w.sse.repeats > 0) bad(w.runId, `SSE client was sent ${w.sse.repeats} frames it had`);
-      report.framesChecked += w.ws.length + w.sse.raw.length;
-      const pieces = stored.filter(isChunk).map(chunkContent).join('');
-      if (pieces !== detail.text) bad(w.runId, 'the text is not the concatenated pieces');
-      const want = reference.get(w.userId)!;
-      const got = factsOf(detail.events);
-      if (JSON.stringify(got) !== JSON.stringify(want))
-        bad(w.runId, `events differ from an uninterrupted run's (${got.length} vs ${want.length})`);
+  for (const w of watched.values()) {
+    const stored = await repo.framesAfter(w.runId, 0);
+    const detail = await repo.detail(w.runId);
+    if (!detail) {
+      bad(w.runId, 'the run is not stored');
+      continue;
     }
-  } finally {
-    db.close();
+    stored.forEach((json, i) => {
+      if ((JSON.parse(json) as RunFrame).seq !== i + 1) bad(w.runId, `stored frame ${i + 1} has another seq`);
+    });
+    if (detail.status !== 'done') bad(w.runId, `ended ${detail.status}, not done`);
+    if (stored.length !== detail.lastSeq)
+      bad(w.runId, `log has ${stored.length} frames, row says ${detail.lastSeq}`);
+    w.ws.forEach((f, i) => {
+      if (f.seq !== i + 1) bad(w.runId, `WebSocket client got seq ${f.seq} as its frame ${i + 1}`);
+      else if (!isDeepStrictEqual(f, JSON.parse(stored[i] ?? 'null')))
+        bad(w.runId, `WebSocket client's seq ${f.seq} differs from the stored frame`);
+    });
+    w.sse.raw.forEach((json, i) => {
+      if (json !== stored[i]) bad(w.runId, `SSE client's frame ${i + 1} differs from the stored frame`);
+    });
+    if (w.ws.length !== stored.length)
+      bad(w.runId, `WebSocket client has ${w.ws.length} of ${stored.length}`);
+    if (w.sse.raw.length !== stored.length)
+      bad(w.runId, `SSE client has ${w.sse.raw.length} of ${stored.length}`);
+    if (w.sse.repeats > 0) bad(w.runId, `SSE client was sent ${w.sse.repeats} frames it had`);
+    report.framesChecked += w.ws.length + w.sse.raw.length;
+    const pieces = stored.filter(isChunk).map(chunkContent).join('');
+    if (pieces !== detail.text) bad(w.runId, 'the text is not the concatenated pieces');
+    const want = reference.get(w.userId)!;
+    const got = factsOf(detail.events);
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      bad(w.runId, `events differ from an uninterrupted run's (${got.length} vs ${want.length})`);
   }
 }

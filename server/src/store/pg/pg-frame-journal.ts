@@ -5,6 +5,9 @@ import type { Journal, JournalEntry } from './pg-writer.js';
 export class PgFrameJournal implements Journal {
   constructor(private readonly pool: pg.Pool) {}
 
+  /** A run's rows are its journal: nothing to make beforehand. */
+  async open(): Promise<void> {}
+
   async append(frames: JournalEntry[]): Promise<void> {
     await this.pool.query(
       `INSERT INTO frame_journal (run_id, seq, frame)

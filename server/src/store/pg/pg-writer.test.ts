@@ -1,12 +1,15 @@
+import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { RunStatus } from '@app/shared';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startPostgres, type PgServer } from '../../test-support/pg-server.js';
+import { startRedis, type RedisServer } from '../../test-support/redis-server.js';
 import { fillPg, testPool } from '../../test-support/store-fixture.js';
 import type { PatchSource, RunPatch } from '../types.js';
 import { PgFrameJournal } from './pg-frame-journal.js';
 import { migratePg } from './pg-migrations.js';
 import { PgWriter, type Journal, type JournalEntry } from './pg-writer.js';
+import { RedisJournal, streamKey } from '../redis/redis-journal.js';
 
 const USER_ID = 'u1';
 const quiet = { warn: () => {} };
@@ -89,13 +92,17 @@ class GatedJournal implements Journal {
     this.inner = new PgFrameJournal(pool);
   }
 
-  close(): void {
+  hold(): void {
     this.gate = new Promise((ok) => (this.openGate = ok));
   }
 
-  open(): void {
+  letGo(): void {
     this.openGate?.();
     this.gate = null;
+  }
+
+  open(): Promise<void> {
+    return this.inner.open();
   }
 
   /** Highest seq of each run stored so far. */
@@ -143,7 +150,7 @@ beforeEach(async () => {
   writer = new PgWriter(pool, journal, quiet, 50);
 });
 afterEach(async () => {
-  journal.open();
+  journal.letGo();
   await writer.flush();
   await pool.end();
 });
@@ -176,12 +183,12 @@ describe('PgWriter', () => {
     };
     run.emit('llm_chunk', '看');
     await until(() => run.committedSeq === 1, 5000, 'seq 1 committed');
-    journal.close();
+    journal.hold();
     run.emit('llm_chunk', '车');
     await until(() => journal.appends === 2, 5000, 'the second append');
     // Came while seq 2's append waits at the gate: not stored yet, so no watcher may have it.
     run.emit('llm_chunk', '了');
-    journal.open();
+    journal.letGo();
     await until(() => run.committedSeq === 3, 5000, 'seq 3 committed');
     expect(early).toEqual([]);
     expect(await journaled(run.id)).toEqual([1, 2, 3]);
@@ -318,5 +325,47 @@ describe('PgWriter', () => {
       { id: a.id, status: 'done', last_seq: 2, text: 'x' },
       { id: b.id, status: 'running', last_seq: 2, text: '' },
     ]);
+  });
+});
+
+describe('PgWriter on Redis', () => {
+  let redisServer: RedisServer;
+  let redis: Redis;
+  beforeAll(async () => {
+    redisServer = await startRedis();
+    redis = new Redis(redisServer.url);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await redisServer?.stop();
+  });
+
+  it('makes a run’s stream before its row says it runs: new, and going on again after its stream expired', async () => {
+    const w = new PgWriter(pool, new RedisJournal(redis), quiet, 50);
+    const run = new TestRun('run_s1', w);
+    await w.flush();
+    // Its owner dying now leaves a running row and no frame: other instances must not take that for a
+    // stream Redis lost (they would never continue the run).
+    const status = async () =>
+      (await pool.query<{ status: string }>('SELECT status FROM runs WHERE id = $1', [run.id])).rows[0]
+        ?.status;
+    expect(await status()).toBe('running');
+    expect(await redis.exists(streamKey(run.id))).toBe(1);
+    expect(await new RedisJournal(redis).framesAfter(run.id, 0)).toEqual([]);
+
+    run.emit('llm_chunk', '看车');
+    run.settle();
+    await w.flush();
+    expect(await status()).toBe('done');
+    // Expired a minute after the settle; then someone resumes the run: its row says running again before
+    // any new frame is appended.
+    await redis.del(streamKey(run.id));
+    run.status = 'running';
+    w.touch(run);
+    await w.flush();
+    expect(await status()).toBe('running');
+    expect(await redis.exists(streamKey(run.id))).toBe(1);
+    expect(await redis.pttl(streamKey(run.id))).toBe(-1);
+    expect(await new RedisJournal(redis).framesAfter(run.id, 0)).toEqual([]);
   });
 });

@@ -5,6 +5,11 @@ import { pgErrorToApp } from './pg-errors.js';
 
 /** Where the frames of running runs are committed: PostgreSQL's `frame_journal`, or a Redis stream per run. */
 export interface Journal {
+  /**
+   * Makes these runs' journals exist before their rows say they run (new rows, or runs going on again), so
+   * that a running run with no journal is one whose frames were lost, not one that had none yet.
+   */
+  open(runIds: string[]): Promise<void>;
   /** Commits these frames (each run's in seq order); resolves once they survive a crash of this process. */
   append(frames: JournalEntry[]): Promise<void>;
   /** The runs settled (their whole log is in `run_logs` now): their journal may go. */
@@ -33,6 +38,8 @@ interface Queued extends JournalEntry {
 interface Batch {
   patches: { source: PatchSource; patch: RunPatch; log: string | null }[];
   lines: Map<string, PendingLines>;
+  /** Runs whose row goes back to running here (resumed, or taken over): their journal is opened first. */
+  reopened: string[];
 }
 
 /** Delay before a failed write is tried again (storage unreachable): frames wait, none is lost or sent early. */
@@ -165,6 +172,7 @@ export class PgWriter implements LogWriter {
       const rows = (this.inserting = this.newRuns);
       this.newRuns = [];
       try {
+        await this.journal.open(rows.map((r) => r.id));
         await insertRuns(this.pool, rows);
       } catch (err) {
         this.newRuns = rows.concat(this.newRuns);
@@ -206,6 +214,7 @@ export class PgWriter implements LogWriter {
     const b = this.take(this.forced);
     this.forced = false;
     try {
+      if (b.reopened.length > 0) await this.journal.open(b.reopened);
       if (b.patches.length > 0 || b.lines.size > 0) await this.storeRecords(b);
     } catch (err) {
       this.putBack(b);
@@ -258,7 +267,7 @@ export class PgWriter implements LogWriter {
 
   private take(force: boolean): Batch {
     const now = performance.now();
-    const batch: Batch = { patches: [], lines: new Map() };
+    const batch: Batch = { patches: [], lines: new Map(), reopened: [] };
     for (const [id, run] of this.dirty) {
       if (this.rowPending.has(id)) continue;
       // One settle of a run at a time: a resumed run that settles again waits for the first one's frames.
@@ -270,6 +279,7 @@ export class PgWriter implements LogWriter {
         now - (this.patchedAt.get(id) ?? -Infinity) >= this.patchMs;
       if (!due) continue;
       const patch = run.snapshot();
+      if (patch.status === 'running' && this.statusWritten.get(id) !== 'running') batch.reopened.push(id);
       let log: string | null = null;
       if (patch.finished && run.storedSeq < run.lastSeq) {
         const all: string[] = [];

@@ -90,6 +90,23 @@ export class RedisJournal implements Journal {
     for (const id of persist) this.persisted.set(id, now);
   }
 
+  /**
+   * Creates each run's stream with an entry before its first frame (`0-1`: readers ask from `1-0` on) and
+   * makes it persistent: a running run's stream then exists unless Redis lost it.
+   */
+  async open(runIds: string[]): Promise<void> {
+    if (runIds.length === 0) return;
+    const p = this.redis.pipeline();
+    for (const id of runIds) p.xadd(streamKey(id), '0-1', 'f', '').persist(streamKey(id));
+    const results = (await p.exec()) ?? [];
+    for (const [err] of results) {
+      // The stream has entries already (a run going on again): it exists, which is all that is asked.
+      if (err && !/equal or smaller/.test(err.message)) throw err;
+    }
+    const now = performance.now();
+    for (const id of runIds) this.persisted.set(id, now);
+  }
+
   async release(runIds: string[]): Promise<void> {
     for (const id of runIds) this.persisted.delete(id);
     const p = this.redis.pipeline();

@@ -130,7 +130,7 @@ export async function runClusterSoak(opts: ClusterSoakOptions): Promise<SoakRepo
         'every run to finish on both clients',
       );
     } catch (err) {
-      throw new Error(`${String(err)}\n${await unfinished(watched, servers[0]!.url)}`);
+      throw new Error(`${String(err)}\n${await unfinished(watched, servers[0]!.url)}`, { cause: err });
     }
     await Promise.all(servers.map((s) => s.stop()));
     report.runs = watched.size;
@@ -156,7 +156,7 @@ async function unfinished(watched: Map<string, Watched>, baseUrl: string): Promi
   const lines: string[] = [];
   for (const w of watched.values()) {
     if (w.ws.at(-1)?.type === 'done' && w.sse.done) continue;
-    let row = '';
+    let row: string;
     try {
       const r = await fetch(`${baseUrl}/api/v1/runs/${w.runId}`, { signal: AbortSignal.timeout(5000) });
       const d = (await r.json()) as { status?: string; lastSeq?: number };

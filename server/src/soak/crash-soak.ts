@@ -314,7 +314,23 @@ export async function check(
     if (pieces !== detail.text) bad(w.runId, 'the text is not the concatenated pieces');
     const want = reference.get(w.userId)!;
     const got = factsOf(detail.events);
-    if (JSON.stringify(got) !== JSON.stringify(want))
-      bad(w.runId, `events differ from an uninterrupted run's (${got.length} vs ${want.length})`);
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      // Where they went astray: the log's event frames (net of merges) and its last frame's count.
+      const frames = stored.map((j) => JSON.parse(j) as RunFrame);
+      const lines = new Set<number>();
+      for (const f of frames) {
+        if (f.type !== 'event') continue;
+        for (const n of f.replaces ?? []) lines.delete(n);
+        lines.add(f.event.lineNo);
+      }
+      const last = frames.at(-1);
+      const resumed = frames.filter((f) => f.type === 'progress' && f.stage === 'resumed').map((f) => f.seq);
+      bad(
+        w.runId,
+        `events differ from an uninterrupted run's (${got.length} vs ${want.length}; ` +
+          `the log's event frames leave ${lines.size}, its last frame says ${last && 'events' in last ? last.events : '?'}, ` +
+          `row says ${detail.eventCount}; resumed at seq ${resumed.join(',') || '-'} of ${frames.length})`,
+      );
+    }
   }
 }

@@ -199,6 +199,32 @@ describe('three instances on one PostgreSQL and one Redis', () => {
     expect(eventKeys(await getRun(a!, runId.runId))).toEqual(want);
   }, 90_000);
 
+  it('a start retried with its key on another instance returns the run generating elsewhere and leaves its records alone', async () => {
+    const [a, b] = await cluster.instances(2, { BUILTIN_PIECES_PER_SECOND: 150 });
+    const want = await reference(a!, USER);
+    const key = 'retried-elsewhere';
+    const first = await post(a!, '/runs', { userId: USER, key });
+    expect(first.status).toBe(201);
+    const { runId } = (await first.json()) as { runId: string };
+    const ws = await TestWsClient.connect(a!);
+    try {
+      await ws.request({ type: 'subscribe', runId, after: 0 });
+      await ws.framesOf(runId, 2, 'event', 10_000);
+      // The client's retry reaches B (another instance behind the load balancer): the same run, and B
+      // writes nothing of it (its copy would overwrite A's events with those of this moment).
+      const again = await post(b!, '/runs', { userId: USER, key });
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as { runId: string }).runId).toBe(runId);
+      await ws.settled(runId, 30_000);
+      const detail = await getRun(b!, runId);
+      expect(detail.status).toBe('done');
+      expect(eventKeys(detail)).toEqual(want);
+      expect(textOf(ws.frames(runId))).toBe(detail.text);
+    } finally {
+      await ws.close();
+    }
+  }, 60_000);
+
   it('an import on A is visible on B at once', async () => {
     const [a, b] = await cluster.instances(2);
     const body =

@@ -7,9 +7,9 @@ import { PgRunsStore } from '../store/pg/pg-runs.js';
 import { RedisJournal } from '../store/redis/redis-journal.js';
 import { startPostgres, type PgServer } from '../test-support/pg-server.js';
 import { startRedis, type RedisServer } from '../test-support/redis-server.js';
-import { deadline } from '../test-support/test-server.js';
 import {
   check,
+  killWhileStreaming,
   referenceEvents,
   stageOf,
   startAndWatch,
@@ -37,7 +37,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * run's, as the single-server soak does.
  */
 export async function runClusterSoak(opts: ClusterSoakOptions): Promise<SoakReport> {
-  const log = opts.log ?? (() => {});
   const report: SoakReport = { kills: 0, runs: 0, framesChecked: 0, stagesHit: {}, violations: [] };
   const watched = new Map<string, Watched>();
   const wsFrames = new Map<string, RunFrame[]>();
@@ -89,49 +88,19 @@ export async function runClusterSoak(opts: ClusterSoakOptions): Promise<SoakRepo
     let turn = 0;
     const anyInstance = () => servers[turn++ % servers.length]!.url;
 
-    let killing = true;
-    const driver = (async () => {
-      let n = 0;
-      const active = new Set<Promise<void>>();
-      while (killing) {
-        if (active.size < opts.concurrentRuns) {
-          const client = clients[n % clients.length]!;
-          const p = startAndWatch(client, anyInstance, USERS[n++ % USERS.length]!, watched, framesOf).finally(
-            () => active.delete(p),
-          );
-          active.add(p);
-        }
-        await sleep(50);
-      }
-      await Promise.all(active);
-    })();
-
-    for (let k = 0; k < opts.kills; k++) {
-      await sleep(Math.random() * opts.maxGapMs);
-      for (const w of watched.values()) {
-        if (w.ws.at(-1)?.type === 'done') continue;
-        const stage = stageOf(w.ws);
-        report.stagesHit[stage] = (report.stagesHit[stage] ?? 0) + 1;
-      }
-      const victim = servers[Math.floor(Math.random() * servers.length)]!;
-      await victim.kill();
-      report.kills++;
-      // Down for a while, long enough at times for its runs to be taken over elsewhere.
-      await sleep(Math.random() * 2 * opts.leaseMs);
-      await victim.start();
-      log(`kill ${report.kills}/${opts.kills} (port ${victim.port}): ${watched.size} runs so far`);
-    }
-    killing = false;
-    try {
-      await deadline(driver, 120_000, 'every run to be started');
-      await deadline(
-        Promise.all([...watched.values()].map((w) => w.following)),
-        120_000,
-        'every run to finish on both clients',
-      );
-    } catch (err) {
-      throw new Error(`${String(err)}\n${await unfinished(watched, servers[0]!.url)}`, { cause: err });
-    }
+    await killWhileStreaming(opts, report, watched, {
+      start: (n) =>
+        startAndWatch(clients[n % clients.length]!, anyInstance, USERS[n % USERS.length]!, watched, framesOf),
+      kill: async () => {
+        const victim = servers[Math.floor(Math.random() * servers.length)]!;
+        await victim.kill();
+        // Down for a while, long enough at times for its runs to be taken over elsewhere.
+        await sleep(Math.random() * 2 * opts.leaseMs);
+        await victim.start();
+        return `port ${victim.port}`;
+      },
+      explain: () => unfinished(watched, servers[0]!.url),
+    });
     await Promise.all(servers.map((s) => s.stop()));
     report.runs = watched.size;
     const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });

@@ -143,45 +143,14 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakReport> {
       report.violations.push(`${runId}: the client had to reset (frames it held were lost)`),
     );
 
-    let killing = true;
-    const driver = (async () => {
-      let n = 0;
-      const active = new Set<Promise<void>>();
-      while (killing) {
-        if (active.size < opts.concurrentRuns) {
-          const p = startAndWatch(
-            client!,
-            () => server.url,
-            USERS[n++ % USERS.length]!,
-            watched,
-            framesOf,
-          ).finally(() => active.delete(p));
-          active.add(p);
-        }
-        await sleep(50);
-      }
-      await Promise.all(active);
-    })();
-
-    for (let k = 0; k < opts.kills; k++) {
-      await sleep(Math.random() * opts.maxGapMs);
-      for (const w of watched.values()) {
-        if (w.ws.at(-1)?.type === 'done') continue;
-        const stage = stageOf(w.ws);
-        report.stagesHit[stage] = (report.stagesHit[stage] ?? 0) + 1;
-      }
-      await server.kill();
-      report.kills++;
-      await server.start();
-      log(`kill ${report.kills}/${opts.kills}: ${watched.size} runs so far`);
-    }
-    killing = false;
-    await deadline(driver, 120_000, 'every run to be started');
-    await deadline(
-      Promise.all([...watched.values()].map((w) => w.following)),
-      120_000,
-      'every run to finish on both clients',
-    );
+    await killWhileStreaming(opts, report, watched, {
+      start: (n) => startAndWatch(client!, () => server.url, USERS[n % USERS.length]!, watched, framesOf),
+      kill: async () => {
+        await server.kill();
+        await server.start();
+        return 'the server';
+      },
+    });
     await server.stop();
     report.runs = watched.size;
     const db = new Database(dbPath, { readonly: true });
@@ -197,6 +166,63 @@ export async function runCrashSoak(opts: SoakOptions): Promise<SoakReport> {
     await server.kill();
     if (report.violations.length === 0) rmSync(dir, { recursive: true, force: true });
     else log(`database kept for inspection: ${dbPath}`);
+  }
+}
+
+/**
+ * Keeps `concurrentRuns` runs streaming (the n-th begun by `start(n)`) while `kill` runs `kills` times, a
+ * random 0..maxGapMs apart, noting what each unfinished run's WebSocket client had last at each kill; then
+ * waits (bounded) until every run has ended on both its clients. `explain` adds to a timeout's message.
+ */
+export async function killWhileStreaming(
+  opts: SoakOptions,
+  report: SoakReport,
+  watched: Map<string, Watched>,
+  how: {
+    start: (n: number) => Promise<void>;
+    /** Kills and starts again what it chose; says what, for the log. */
+    kill: () => Promise<string>;
+    explain?: () => Promise<string>;
+  },
+): Promise<void> {
+  let killing = true;
+  const driver = (async () => {
+    let n = 0;
+    const active = new Set<Promise<void>>();
+    while (killing) {
+      if (active.size < opts.concurrentRuns) {
+        const p = how.start(n++).finally(() => active.delete(p));
+        active.add(p);
+      }
+      await sleep(50);
+    }
+    await Promise.all(active);
+  })();
+  try {
+    for (let k = 0; k < opts.kills; k++) {
+      await sleep(Math.random() * opts.maxGapMs);
+      for (const w of watched.values()) {
+        if (w.ws.at(-1)?.type === 'done') continue;
+        const stage = stageOf(w.ws);
+        report.stagesHit[stage] = (report.stagesHit[stage] ?? 0) + 1;
+      }
+      const what = await how.kill();
+      report.kills++;
+      opts.log?.(`kill ${report.kills}/${opts.kills} (${what}): ${watched.size} runs so far`);
+    }
+  } finally {
+    killing = false;
+  }
+  try {
+    await deadline(driver, 120_000, 'every run to be started');
+    await deadline(
+      Promise.all([...watched.values()].map((w) => w.following)),
+      120_000,
+      'every run to finish on both clients',
+    );
+  } catch (err) {
+    if (!how.explain) throw err;
+    throw new Error(`${String(err)}\n${await how.explain()}`, { cause: err });
   }
 }
 
